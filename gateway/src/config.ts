@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { ConfigError, createEnvReader } from '@mlops/runtime';
+import type { EnvReader } from '@mlops/runtime';
+import { GATEWAY_DEFAULT_PORT, SUBGRAPHS } from '@mlops/schema';
+
+/** The environment as the gateway reads it; `process.env` by default. */
+export type GatewayEnv = Readonly<Record<string, string | undefined>>;
+
+/** Where the gateway gets its supergraph from. */
+export type SupergraphSource =
+  /** The composed supergraph file written by `npm run compose` (the default, and the only production mode). */
+  | { readonly kind: 'file'; readonly path: string }
+  /** Introspect every subgraph at start-up and compose in process (`IntrospectAndCompose`); development only. */
+  | { readonly kind: 'introspect' };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The gateway's whole configuration; `readGatewayConfig` builds it from the environment. */
+export interface GatewayConfig {
+  /**
+   * TCP port to listen on. `GATEWAY_PORT`; default 4000 (`GATEWAY_DEFAULT_PORT`); 0 picks a free port.
+   * A value outside 0–65535 fails start-up; a port in use makes `createGateway` reject with `EADDRINUSE`.
+   */
+  readonly port: number;
+  /** Interface to bind. `GATEWAY_HOST`; default `127.0.0.1` (use `0.0.0.0` in a container). */
+  readonly host: string;
+  /**
+   * Where the supergraph comes from. `SUPERGRAPH_PATH` names the file; default the checked-in
+   * `schema/supergraph.graphql` of `@mlops/schema`. `SUPERGRAPH_INTROSPECT=true` introspects the
+   * subgraphs instead (development only: refused when `production`). A missing or invalid file, or
+   * an unreachable subgraph when introspecting, makes `createGateway` reject.
+   */
+  readonly supergraph: SupergraphSource;
+  /**
+   * Routing URL per subgraph name, overriding the URL written in the supergraph (or the default
+   * `http://127.0.0.1:<defaultPort>/graphql` when introspecting). `SUBGRAPH_<NAME>_URL` for every
+   * subgraph in `SUBGRAPHS` (name upper-cased, dashes to underscores); default none. A name the
+   * supergraph does not contain makes `createGateway` reject with a `ConfigError`.
+   */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  /**
+   * Production mode: GraphQL introspection is refused and errors without a public code are masked to
+   * `INTERNAL_SERVER_ERROR`. `NODE_ENV=production`; default false.
+   */
+  readonly production: boolean;
+  /** When set, `/ready` also pings this Redis. `REDIS_URL` (`redis://` or `rediss://`); default unset. */
+  readonly redisUrl: string | undefined;
+  /** Minimum log level. `LOG_LEVEL`, one of `LOG_LEVELS`; default `info`. */
+  readonly logLevel: LogLevel;
+  /** Largest accepted request body in bytes; larger bodies answer 413. `MAX_BODY_BYTES`; default 1 MiB. */
+  readonly maxBodyBytes: number;
+}
+
+/** Explicit settings; each one given wins over (and skips reading) its environment variable. */
+export type GatewayConfigOverrides = Partial<Omit<GatewayConfig, 'subgraphUrls'>> & {
+  /** Merged over the `SUBGRAPH_<NAME>_URL` variables, name by name. */
+  readonly subgraphUrls?: Readonly<Record<string, string>>;
+};
+
+/** The variable that overrides one subgraph's routing URL, e.g. `SUBGRAPH_EXPERIMENTS_URL`. */
+export function subgraphUrlVariable(subgraphName: string): string {
+  return `SUBGRAPH_${subgraphName.toUpperCase().replace(/-/g, '_')}_URL`;
+}
+
+/** The checked-in supergraph shipped with `@mlops/schema`. */
+export function defaultSupergraphPath(): string {
+  return path.join(path.dirname(require.resolve('@mlops/schema/package.json')), 'supergraph.graphql');
+}
+
+/**
+ * Reads the gateway configuration from `env`, with `overrides` winning over it. Throws one
+ * `ConfigError` that names every variable at fault.
+ */
+export function readGatewayConfig(
+  env: GatewayEnv = process.env,
+  overrides: GatewayConfigOverrides = {},
+): GatewayConfig {
+  const read = createEnvReader(env);
+  const problems: string[] = [];
+
+  const production = overrides.production ?? read.string('NODE_ENV', 'development') === 'production';
+  const supergraph = overrides.supergraph ?? readSupergraphSource();
+  const subgraphUrls: Record<string, string> = {};
+  for (const { name } of SUBGRAPHS) {
+    if (overrides.subgraphUrls?.[name] !== undefined) continue;
+    const url = read.url(subgraphUrlVariable(name), ['http', 'https']);
+    if (url !== undefined) subgraphUrls[name] = url;
+  }
+  Object.assign(subgraphUrls, overrides.subgraphUrls);
+
+  const config: GatewayConfig = {
+    port: overrides.port ?? read.port('GATEWAY_PORT', GATEWAY_DEFAULT_PORT),
+    host: overrides.host ?? read.string('GATEWAY_HOST', '127.0.0.1'),
+    supergraph,
+    subgraphUrls,
+    production,
+    redisUrl: 'redisUrl' in overrides ? overrides.redisUrl : read.url('REDIS_URL', ['redis', 'rediss']),
+    logLevel: overrides.logLevel ?? read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
+  };
+
+  if (production && supergraph.kind === 'introspect') {
+    problems.push(
+      'SUPERGRAPH_INTROSPECT=true is for development only and is refused when NODE_ENV=production; ' +
+        'serve the composed supergraph file (SUPERGRAPH_PATH) instead',
+    );
+  }
+  for (const [name, url] of Object.entries(overrides.subgraphUrls ?? {})) {
+    if (!isHttpUrl(url)) {
+      problems.push(`subgraphUrls.${name} must be an http:// or https:// URL; got '${url}'`);
+    }
+  }
+  finish(read, problems);
+  return config;
+
+  function readSupergraphSource(): SupergraphSource {
+    const introspect = read.oneOf('SUPERGRAPH_INTROSPECT', ['true', 'false'], 'false') === 'true';
+    const file = read.optionalString('SUPERGRAPH_PATH');
+    if (introspect && file !== undefined) {
+      problems.push('Set SUPERGRAPH_PATH or SUPERGRAPH_INTROSPECT=true, not both');
+    }
+    if (introspect) return { kind: 'introspect' };
+    return { kind: 'file', path: file === undefined ? defaultSupergraphPath() : path.resolve(file) };
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Reports the reader's problems and the cross-variable ones together, so one failure names them all. */
+function finish(read: EnvReader, problems: readonly string[]): void {
+  try {
+    read.done();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...problems]);
+    throw error;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}

@@ -1,0 +1,181 @@
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  createErrorFormatter,
+  createLogger,
+  createRedisClient,
+  createServiceHttpServer,
+  redisReadinessCheck,
+} from '@mlops/runtime';
+import type { Logger, ReadinessCheck, ServiceHttpServer } from '@mlops/runtime';
+import { readGatewayConfig, subgraphUrlVariable } from './config';
+import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
+import { createSubgraphDataSource } from './subgraph-data-source';
+import type { GatewayContext } from './subgraph-data-source';
+import { assertOverridesKnown, loadSupergraph } from './supergraph';
+
+type Redis = ReturnType<typeof createRedisClient>;
+
+/**
+ * Everything `GatewayConfig` holds (each given option wins over its environment variable), plus
+ * what only code can pass.
+ */
+export interface GatewayOptions extends GatewayConfigOverrides {
+  /**
+   * Environment read for every setting not given explicitly; default `process.env`. Tests pass `{}`
+   * so the developer's shell cannot change them. Invalid variables make `createGateway` reject with
+   * a `ConfigError` naming each one.
+   */
+  readonly env?: GatewayEnv;
+  /** Where the gateway (and Apollo) log; default JSON lines on stdout at `logLevel`, service `gateway`. */
+  readonly logger?: Logger;
+}
+
+export interface GatewayHandle {
+  /** The GraphQL endpoint, e.g. `http://127.0.0.1:4000/graphql`. */
+  readonly url: string;
+  /** The port listened on; the one picked when the configured port was 0. */
+  readonly port: number;
+  /**
+   * Stops accepting requests (`/ready` answers 503 from now on), lets in-flight ones finish, then
+   * stops Apollo and the gateway and disconnects Redis. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+type GatewayPhase =
+  { readonly phase: 'starting' } | { readonly phase: 'serving' } | { readonly phase: 'stopping' };
+
+/**
+ * Starts the federated gateway: loads the supergraph, routes each subgraph to its (possibly
+ * overridden) URL and serves `/graphql`, `/health` and `/ready` over `node:http`. Rejects, with
+ * everything it started stopped again, when the configuration is invalid, the supergraph cannot be
+ * loaded or the port cannot be bound.
+ */
+export async function createGateway(options: GatewayOptions = {}): Promise<GatewayHandle> {
+  const { env = process.env, logger: givenLogger, ...overrides } = options;
+  const config = readGatewayConfig(env, overrides);
+  const logger = givenLogger ?? createLogger({ service: 'gateway', level: config.logLevel });
+  let state: GatewayPhase = { phase: 'starting' };
+
+  const supergraphSdl = await loadSupergraph(config.supergraph, config.subgraphUrls, logger);
+  // @apollo/gateway otherwise probes cloud metadata endpoints and sends usage data to Apollo; the
+  // platform never phones home. The library reads this variable itself, at construction.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const routedSubgraphs = new Set<string>();
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    logger,
+    buildService({ name, url }) {
+      routedSubgraphs.add(name);
+      const target = config.subgraphUrls[name] ?? url;
+      if (target === undefined) {
+        throw new Error(
+          `Subgraph '${name}' has no routing URL in the supergraph; set ${subgraphUrlVariable(name)}`,
+        );
+      }
+      return createSubgraphDataSource({ name, url: target, logger });
+    },
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger,
+    formatError: createErrorFormatter(config.production),
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    // The process entry owns signal handling (`stopOnSignals`); Apollo must not race it.
+    stopOnTerminationSignals: false,
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+  });
+
+  let apolloStarted = false;
+  let redis: Redis | undefined;
+  let http: ServiceHttpServer | undefined;
+  const stopAll = async (): Promise<void> => {
+    state = { phase: 'stopping' };
+    await http?.close();
+    if (apolloStarted) await apollo.stop();
+    if (redis) await disconnectRedis(redis);
+  };
+
+  try {
+    await startApollo(apollo, config);
+    apolloStarted = true;
+    assertOverridesKnown(config.subgraphUrls, routedSubgraphs);
+    if (config.redisUrl !== undefined) {
+      redis = createRedisClient(config.redisUrl);
+      redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis error'));
+    }
+    http = createServiceHttpServer<GatewayContext>({
+      apollo,
+      logger,
+      path: '/graphql',
+      maxBodyBytes: config.maxBodyBytes,
+      readinessChecks: readinessChecks(() => state, redis),
+      context: async (base) => base,
+    });
+    const { port, url } = await http.listen(config.port, config.host);
+    state = { phase: 'serving' };
+    let closing: Promise<void> | undefined;
+    return { url, port, close: () => (closing ??= stopAll()) };
+  } catch (error) {
+    await stopAll().catch((stopError: unknown) =>
+      logger.error({ err: stopError }, 'cleanup after failed start failed'),
+    );
+    throw error;
+  }
+}
+
+/** Starts Apollo, which makes the gateway load (and validate) the supergraph. */
+async function startApollo(apollo: ApolloServer<GatewayContext>, config: GatewayConfig): Promise<void> {
+  try {
+    await apollo.start();
+  } catch (error) {
+    const source =
+      config.supergraph.kind === 'file'
+        ? `the supergraph at '${config.supergraph.path}' (SUPERGRAPH_PATH)`
+        : 'a supergraph by introspecting the subgraphs (SUPERGRAPH_INTROSPECT=true)';
+    throw new Error(`The gateway could not load ${source}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Ready once the supergraph is loaded and the server listens, until `close()` starts. Subgraphs are
+ * deliberately not checked: one subgraph down should cost only its fields (partial data), not take
+ * every gateway replica out of the load balancer.
+ */
+function readinessChecks(phase: () => GatewayPhase, redis: Redis | undefined): ReadinessCheck[] {
+  const supergraph: ReadinessCheck = {
+    name: 'supergraph',
+    async check() {
+      const { phase: current } = phase();
+      switch (current) {
+        case 'serving':
+          return;
+        case 'starting':
+          throw new Error('the supergraph is not loaded yet');
+        case 'stopping':
+          throw new Error('the gateway is shutting down');
+        default: {
+          const _exhaustive: never = current;
+          throw new Error(`Unknown phase ${String(_exhaustive)}`);
+        }
+      }
+    },
+  };
+  return redis ? [supergraph, redisReadinessCheck(redis)] : [supergraph];
+}
+
+async function disconnectRedis(redis: Redis): Promise<void> {
+  // Only a live connection can QUIT cleanly; on any other (lazy, reconnecting) QUIT would wait on a connection.
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,5 @@
+export { createGateway } from './gateway';
+export type { GatewayOptions, GatewayHandle } from './gateway';
+export { readGatewayConfig, subgraphUrlVariable, LOG_LEVELS } from './config';
+export type { GatewayConfig, GatewayConfigOverrides, GatewayEnv, LogLevel, SupergraphSource } from './config';
+export type { GatewayContext } from './subgraph-data-source';

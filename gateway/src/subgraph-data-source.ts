@@ -1,0 +1,44 @@
+import { RemoteGraphQLDataSource } from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
+import { codedError } from '@mlops/runtime';
+import type { Logger, RequestContextBase } from '@mlops/runtime';
+import { ErrorCode } from '@mlops/schema';
+
+/** The gateway's per-request GraphQL context: what the runtime's HTTP server gives every request. */
+export type GatewayContext = RequestContextBase;
+
+export interface SubgraphDataSourceOptions {
+  /** The subgraph's name in the supergraph; named in errors and logs. */
+  readonly name: string;
+  /** Where the subgraph answers GraphQL. */
+  readonly url: string;
+  readonly logger: Logger;
+}
+
+/**
+ * How the gateway talks to one subgraph. Forwards the caller's `x-request-id` so one id follows a
+ * request through every service's logs, and is the one place where a subgraph that cannot be
+ * reached (refused connection, reset, non-JSON answer) becomes an `UNAVAILABLE` error.
+ */
+export function createSubgraphDataSource({
+  name,
+  url,
+  logger,
+}: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
+  return new RemoteGraphQLDataSource<GatewayContext>({
+    url,
+    willSendRequest(options) {
+      // Health checks and schema loading run outside any incoming request, so they carry no id.
+      if ('incomingRequestContext' in options) {
+        options.request.http?.headers.set('x-request-id', options.context.requestId);
+      }
+    },
+    didEncounterError(error, _fetchRequest, _fetchResponse, context) {
+      // The subgraph answered with an HTTP error status: already a GraphQL error, and its code (or the
+      // lack of one) decides what the error formatter shows.
+      if (error instanceof GraphQLError) throw error;
+      logger.warn({ err: error, subgraph: name, url, requestId: context?.requestId }, 'subgraph unavailable');
+      throw codedError(ErrorCode.UNAVAILABLE, `Subgraph '${name}' is unavailable`, { subgraph: name });
+    },
+  });
+}

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { IntrospectAndCompose } from '@apollo/gateway';
+import { ConfigError } from '@mlops/runtime';
+import type { Logger } from '@mlops/runtime';
+import { SUBGRAPHS, defaultSubgraphUrl } from '@mlops/schema';
+import { subgraphUrlVariable } from './config';
+import type { SupergraphSource } from './config';
+
+/** What `ApolloGateway` accepts as `supergraphSdl`: the composed SDL, or a manager that composes it. */
+export type GatewaySupergraph = string | IntrospectAndCompose;
+
+/**
+ * Reads the supergraph file, or prepares to introspect every subgraph in `SUBGRAPHS` (at its
+ * override URL, else its default one). Throws a `ConfigError` naming the variable at fault.
+ */
+export async function loadSupergraph(
+  source: SupergraphSource,
+  subgraphUrls: Readonly<Record<string, string>>,
+  logger: Logger,
+): Promise<GatewaySupergraph> {
+  switch (source.kind) {
+    case 'file':
+      try {
+        return await readFile(source.path, 'utf8');
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        throw new ConfigError([
+          `SUPERGRAPH_PATH: cannot read the supergraph at '${source.path}' (${reason}); ` +
+            'run `npm run compose` to write it, or point SUPERGRAPH_PATH at a composed supergraph',
+        ]);
+      }
+    case 'introspect': {
+      const known = new Set(SUBGRAPHS.map((s) => s.name));
+      const unknown = Object.keys(subgraphUrls).filter((name) => !known.has(name));
+      if (unknown.length > 0) {
+        throw new ConfigError(
+          unknown.map(
+            (name) => `subgraphUrls.${name}: no subgraph '${name}' in SUBGRAPHS (${[...known].join(', ')})`,
+          ),
+        );
+      }
+      return new IntrospectAndCompose({
+        subgraphs: SUBGRAPHS.map((s) => ({
+          name: s.name,
+          url: subgraphUrls[s.name] ?? defaultSubgraphUrl(s),
+        })),
+        logger,
+      });
+    }
+    default: {
+      const _exhaustive: never = source;
+      throw new Error(`Unknown supergraph source ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+}
+
+/**
+ * Fails when an override names a subgraph the loaded supergraph does not route to: a typo there
+ * would otherwise silently send traffic to the URL in the supergraph.
+ */
+export function assertOverridesKnown(
+  subgraphUrls: Readonly<Record<string, string>>,
+  routedSubgraphs: ReadonlySet<string>,
+): void {
+  const unknown = Object.keys(subgraphUrls).filter((name) => !routedSubgraphs.has(name));
+  if (unknown.length === 0) return;
+  const known = [...routedSubgraphs].join(', ') || 'none';
+  throw new ConfigError(
+    unknown.map(
+      (name) =>
+        `${subgraphUrlVariable(name)} (or subgraphUrls.${name}) overrides subgraph '${name}', ` +
+        `which the supergraph does not contain; it contains: ${known}`,
+    ),
+  );
+}

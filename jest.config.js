@@ -1,0 +1,19 @@
+/** One jest config for every workspace; tests import workspaces through their public src index. */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>'],
+  testMatch: ['**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', isolatedModules: true }],
+  },
+  moduleNameMapper: {
+    '^@mlops/schema$': '<rootDir>/schema/src/index.ts',
+    '^@mlops/runtime$': '<rootDir>/runtime/src/index.ts',
+    '^@mlops/experiments$': '<rootDir>/subgraphs/experiments/src/index.ts',
+    '^@mlops/gateway$': '<rootDir>/gateway/src/index.ts',
+  },
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  testTimeout: 30_000,
+};

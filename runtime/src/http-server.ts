@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap } from '@apollo/server';
+import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
+import type { Logger } from './logger';
+import { runReadinessChecks } from './readiness';
+import type { ReadinessCheck } from './readiness';
+
+/** What every request's GraphQL context starts from. */
+export interface RequestContextBase {
+  /** The caller's `x-request-id`, or a new one; echoed in the response and in every log line. */
+  readonly requestId: string;
+  /** The incoming headers, lower-cased. */
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+export interface ServiceHttpServerOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  logger: Logger;
+  /** Dependencies `/ready` checks; an empty list means ready as soon as the process serves. */
+  readinessChecks?: readonly ReadinessCheck[];
+  /** Builds the per-request GraphQL context. */
+  context(base: RequestContextBase): Promise<TContext>;
+  /** GraphQL endpoint path; default `/graphql`. */
+  path?: string;
+  /** Largest accepted request body in bytes; default 1 MiB. Larger bodies answer 413. */
+  maxBodyBytes?: number;
+}
+
+export interface ServiceHttpServer {
+  readonly server: http.Server;
+  listen(port: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A plain `node:http` server that serves one Apollo Server at `path`, plus `/health` (liveness: the
+ * process answers) and `/ready` (readiness: every dependency answers).
+ */
+export function createServiceHttpServer<TContext extends BaseContext>(
+  options: ServiceHttpServerOptions<TContext>,
+): ServiceHttpServer {
+  const { apollo, logger, readinessChecks = [], path = '/graphql', maxBodyBytes = 1024 * 1024 } = options;
+
+  const server = http.createServer((req, res) => {
+    const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.debug(
+        { requestId, method: req.method, url: req.url, status: res.statusCode, durationMs },
+        'request',
+      );
+    });
+    handle(req, res, requestId).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      if (status === 500) logger.error({ err: error, requestId }, 'request failed');
+      if (!res.headersSent) {
+        sendJson(res, status, {
+          errors: [{ message: status === 500 ? 'Internal server error' : (error as Error).message }],
+        });
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    requestId: string,
+  ): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/health') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (url.pathname === '/ready') {
+      const report = await runReadinessChecks(readinessChecks);
+      sendJson(res, report.ready ? 200 : 503, report);
+      return;
+    }
+    if (url.pathname !== path) {
+      sendJson(res, 404, { errors: [{ message: `No route for ${url.pathname}` }] });
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      headers,
+      search: url.search,
+      body: await readBody(req, headers.get('content-type'), maxBodyBytes),
+    };
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: () => options.context({ requestId, headers: req.headers }),
+    });
+    res.statusCode = response.status ?? 200;
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  return {
+    server,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve({ port: address.port, url: `http://${host}:${address.port}${path}` });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+async function readBody(
+  req: http.IncomingMessage,
+  contentType: string | undefined,
+  maxBodyBytes: number,
+): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) {
+    req.resume();
+    throw new HttpError(413, `Request body exceeds ${maxBodyBytes} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new HttpError(413, `Request body exceeds ${maxBodyBytes} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (contentType?.toLowerCase().startsWith('application/json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new HttpError(400, 'Request body is not valid JSON');
+    }
+  }
+  return text;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v && /^[\w.:-]{1,128}$/.test(v) ? v : undefined;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

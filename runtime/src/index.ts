@@ -1,0 +1,12 @@
+export { createEnvReader, ConfigError, redactUrl } from './config-reader';
+export type { EnvReader } from './config-reader';
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { runReadinessChecks } from './readiness';
+export type { ReadinessCheck, ReadinessReport } from './readiness';
+export { createRedisClient, redisReadinessCheck } from './redis';
+export { createServiceHttpServer } from './http-server';
+export type { ServiceHttpServer, ServiceHttpServerOptions, RequestContextBase } from './http-server';
+export { codedError, createErrorFormatter } from './graphql-errors';
+export { stopOnSignals } from './shutdown';
+export { DomainError } from './domain-error';

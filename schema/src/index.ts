@@ -1,0 +1,5 @@
+export { ErrorCode } from './error-codes';
+export { SUBGRAPHS, GATEWAY_DEFAULT_PORT, defaultSubgraphUrl } from './subgraphs';
+export type { SubgraphDescriptor } from './subgraphs';
+export { composeSupergraph } from './compose';
+export type { SubgraphSdl, CompositionOutcome } from './compose';

@@ -1,0 +1,234 @@
+// @ts-check
+/**
+ * `npm start` (after `npm run build`): runs every subgraph in `SUBGRAPHS`, then the gateway, each as
+ * its own child process on its fixed port, and prints one line once the gateway is ready:
+ *
+ *   MLOps stack ready: gateway at http://127.0.0.1:4000/graphql
+ *
+ * Children inherit stdout/stderr, so their JSON log lines stay intact. Ctrl-C / SIGTERM stops every
+ * child (SIGTERM, then SIGKILL after 10 s) and exits 0; a child that exits on its own stops the rest
+ * and exits 1. Environment: `DATA_DIR` (default `./data`) is passed to the subgraphs; every other
+ * variable is inherited (e.g. `SUBGRAPH_<NAME>_URL`, `SUPERGRAPH_INTROSPECT=true`), except the ports,
+ * which are fixed: `PORT=<defaultPort>` per subgraph, `GATEWAY_PORT=4000`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import schema from '../schema/dist/index.js';
+
+const { SUBGRAPHS, GATEWAY_DEFAULT_PORT } = schema;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Where the supervisor looks for each child; children choose their own bind address. */
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 60_000; // 60 s: first start may run migrations
+const READY_POLL_MS = 250;
+const STOP_TIMEOUT_MS = 10_000; // 10 s to drain before SIGKILL
+
+/**
+ * @typedef {{ readonly name: string; readonly entry: string; readonly port: number; readonly env: Record<string, string> }} ServiceSpec
+ * @typedef {{ readonly spec: ServiceSpec; readonly child: import('node:child_process').ChildProcess; readonly exited: Promise<void> }} RunningService
+ * @typedef {{ readonly phase: 'starting' } | { readonly phase: 'ready' } | { readonly phase: 'stopping'; readonly done: Promise<never> }} StackPhase
+ */
+
+/** @type {StackPhase} */
+let state = { phase: 'starting' };
+/** The current phase; a function because callbacks change it behind the type checker's back. */
+const phase = () => state.phase;
+/** @type {Set<RunningService>} */
+const running = new Set();
+
+const dataDir = path.resolve(ROOT, process.env.DATA_DIR ?? 'data');
+
+/** @type {ServiceSpec[]} */
+const subgraphSpecs = SUBGRAPHS.map((s) => ({
+  name: s.name,
+  entry: path.join(ROOT, 'subgraphs', s.name, 'dist', 'main.js'),
+  port: s.defaultPort,
+  env: { PORT: String(s.defaultPort), DATA_DIR: dataDir },
+}));
+/** @type {ServiceSpec} */
+const gatewaySpec = {
+  name: 'gateway',
+  entry: path.join(ROOT, 'gateway', 'dist', 'main.js'),
+  port: GATEWAY_DEFAULT_PORT,
+  env: { GATEWAY_PORT: String(GATEWAY_DEFAULT_PORT) },
+};
+
+/**
+ * Spawns one service in its own process group, so a terminal's Ctrl-C reaches only this supervisor,
+ * which then stops the children in order instead of them all racing their own shutdown.
+ * @param {ServiceSpec} spec
+ * @returns {RunningService}
+ */
+function start(spec) {
+  const child = spawn(process.execPath, [spec.entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  /** @param {string} reason */
+  const onUnexpectedEnd = (reason) => {
+    running.delete(service);
+    if (state.phase === 'stopping') return;
+    process.stderr.write(`${spec.name} ${reason}\n`);
+    void stop(1);
+  };
+  /** @type {RunningService} */
+  const service = {
+    spec,
+    child,
+    exited: new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        onUnexpectedEnd(`exited with ${code === null ? `signal ${signal}` : `code ${code}`}`);
+        resolve();
+      });
+      // Spawning itself failed: there will be no 'exit'.
+      child.on('error', (error) => {
+        if (child.pid !== undefined) return;
+        onUnexpectedEnd(`could not be started: ${error.message}`);
+        resolve();
+      });
+    }),
+  };
+  running.add(service);
+  return service;
+}
+
+/**
+ * Polls the service's `/ready` until it answers 200; rejects when it exits first or takes too long.
+ * @param {RunningService} service
+ */
+async function waitReady({ spec, child }) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null || state.phase === 'stopping') return;
+    try {
+      const response = await fetch(`http://${HOST}:${spec.port}/ready`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+  }
+  throw new Error(
+    `${spec.name} was not ready within ${READY_TIMEOUT_MS / 1000} s (http://${HOST}:${spec.port}/ready)`,
+  );
+}
+
+/**
+ * @param {RunningService} service
+ * @param {NodeJS.Signals} signal
+ */
+function signalService({ child }, signal) {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+/**
+ * Stops the given services: SIGTERM, then SIGKILL for those still running after the timeout.
+ * @param {RunningService[]} services
+ */
+async function stopServices(services) {
+  for (const service of services) signalService(service, 'SIGTERM');
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout');
+  });
+  const outcome = await Promise.race([Promise.all(services.map((s) => s.exited)), timedOut]);
+  clearTimeout(timer);
+  if (outcome !== 'timeout') return;
+  for (const service of services.filter((s) => running.has(s))) {
+    process.stderr.write(
+      `${service.spec.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it\n`,
+    );
+    signalService(service, 'SIGKILL');
+  }
+  await Promise.all(services.map((s) => s.exited));
+}
+
+/**
+ * Stops every child and exits with `exitCode`; runs once. The gateway stops first, so the requests
+ * it drains can still reach the subgraphs.
+ * @param {number} exitCode
+ * @returns {Promise<never>}
+ */
+function stop(exitCode) {
+  if (state.phase === 'stopping') return state.done;
+  const done = (async () => {
+    const services = [...running];
+    await stopServices(services.filter((s) => s.spec === gatewaySpec));
+    await stopServices(services.filter((s) => s.spec !== gatewaySpec));
+    process.exit(exitCode);
+  })();
+  state = { phase: 'stopping', done };
+  return done;
+}
+
+/** @param {ServiceSpec[]} specs */
+function assertBuilt(specs) {
+  const missing = specs.filter((s) => !existsSync(s.entry)).map((s) => path.relative(ROOT, s.entry));
+  if (missing.length > 0) {
+    throw new Error(
+      `Not built: ${missing.join(', ')}; run \`npm run build\` (or \`npm start\`, which builds first)`,
+    );
+  }
+}
+
+/** @param {ServiceSpec} spec */
+function assertPortFree(spec) {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (/** @type {NodeJS.ErrnoException} */ error) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${spec.port} (${spec.name}) is already in use; is another stack running?`)
+          : error,
+      );
+    });
+    probe.listen(spec.port, HOST, () => probe.close(() => resolve(undefined)));
+  });
+}
+
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.on(signal, () => {
+    // A second Ctrl-C means "now": skip the drain.
+    if (state.phase === 'stopping') for (const service of running) signalService(service, 'SIGKILL');
+    void stop(0);
+  });
+}
+// Last resort if this script itself crashes: never leave children behind.
+process.on('exit', () => {
+  for (const service of running) signalService(service, 'SIGKILL');
+});
+
+try {
+  const all = [...subgraphSpecs, gatewaySpec];
+  assertBuilt(all);
+  for (const spec of all) await assertPortFree(spec);
+  mkdirSync(dataDir, { recursive: true });
+
+  await Promise.all(subgraphSpecs.map((spec) => waitReady(start(spec))));
+  // The gateway starts last: it needs every subgraph to answer (always when introspecting).
+  if (phase() === 'starting') await waitReady(start(gatewaySpec));
+  if (phase() === 'starting') {
+    state = { phase: 'ready' };
+    process.stdout.write(`MLOps stack ready: gateway at http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql\n`);
+  }
+} catch (error) {
+  if (phase() !== 'stopping') {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    await stop(1);
+  }
+}

@@ -1,0 +1,21 @@
+import { createLogger } from '@mlops/runtime';
+import { readExperimentsConfig } from './config';
+import { createOrm, migrateToLatest } from './store/orm';
+
+/** `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false. */
+async function main(): Promise<void> {
+  const config = readExperimentsConfig();
+  const logger = createLogger({ service: 'experiments-migrate', level: config.logLevel });
+  const orm = await createOrm(config.database, (message) => logger.debug(message));
+  try {
+    const applied = await migrateToLatest(orm);
+    logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema is up to date');
+  } finally {
+    await orm.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  createLogger({ service: 'experiments-migrate' }).fatal({ err: error }, 'migration failed');
+  process.exit(1);
+});

@@ -1,0 +1,454 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createGateway, readGatewayConfig, subgraphUrlVariable } from '@mlops/gateway';
+import type { GatewayHandle, GatewayOptions } from '@mlops/gateway';
+import { codedError, ConfigError } from '@mlops/runtime';
+import { ErrorCode, SUBGRAPHS } from '@mlops/schema';
+import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
+import { TEST_REDIS_URL, serviceAvailable } from './support/services';
+import type { TestSubgraph } from './support/federation-subgraph';
+import { getStatus, postGraphQL } from './support/graphql-http';
+import { writeSupergraphFile } from './support/supergraph-file';
+import type { SupergraphFile } from './support/supergraph-file';
+
+const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
+const LEAKY_MESSAGE = 'connect to postgres://admin:hunter2@db:5432 failed';
+
+interface Product {
+  id: string;
+  name: string;
+}
+const PRODUCTS: Record<string, Product> = { '1': { id: '1', name: 'Model registry' } };
+const REVIEWS: Record<string, { id: string; body: string }[]> = { '1': [{ id: 'r1', body: 'Reproducible' }] };
+
+function startProducts(): Promise<TestSubgraph> {
+  return startTestSubgraph({
+    name: 'products',
+    sdl: `${FEDERATION}
+      type Query { product(id: ID!): Product  failingField: String }
+      type Product @key(fields: "id") { id: ID!  name: String! }`,
+    resolvers: {
+      Query: {
+        product(_: unknown, { id }: { id: string }) {
+          const product = PRODUCTS[id];
+          if (!product) throw codedError(ErrorCode.NOT_FOUND, `No product '${id}'`, { field: 'id' });
+          return product;
+        },
+        failingField() {
+          throw new Error(LEAKY_MESSAGE);
+        },
+      },
+      Product: { __resolveReference: ({ id }: { id: string }) => PRODUCTS[id] ?? null },
+    },
+  });
+}
+
+function startReviews(): Promise<TestSubgraph> {
+  return startTestSubgraph({
+    name: 'reviews',
+    sdl: `${FEDERATION}
+      type Product @key(fields: "id") { id: ID!  reviews: [Review!] }
+      type Review { id: ID!  body: String! }`,
+    resolvers: {
+      Product: {
+        __resolveReference: ({ id }: { id: string }) => ({ id }),
+        reviews: ({ id }: { id: string }) => REVIEWS[id] ?? [],
+      },
+    },
+  });
+}
+
+/** Two subgraphs, their composed supergraph in a temp file, and every gateway started over them. */
+interface Federation {
+  readonly products: TestSubgraph;
+  readonly reviews: TestSubgraph;
+  readonly supergraph: SupergraphFile;
+  startGateway(options?: GatewayOptions): Promise<GatewayHandle>;
+  close(): Promise<void>;
+}
+
+async function startFederation(): Promise<Federation> {
+  const [products, reviews] = await Promise.all([startProducts(), startReviews()]);
+  // The file routes to dead ports, so only the overrides can make queries work.
+  const supergraph = await writeSupergraphFile([
+    { ...products.definition, url: 'http://127.0.0.1:1/graphql' },
+    { ...reviews.definition, url: 'http://127.0.0.1:1/graphql' },
+  ]);
+  const gateways: GatewayHandle[] = [];
+  return {
+    products,
+    reviews,
+    supergraph,
+    async startGateway(options = {}) {
+      const gateway = await createGateway({
+        env: {},
+        logger: silentLogger(),
+        port: 0,
+        supergraph: { kind: 'file', path: supergraph.path },
+        ...options,
+        subgraphUrls: { products: products.url, reviews: reviews.url, ...options.subgraphUrls },
+      });
+      gateways.push(gateway);
+      return gateway;
+    },
+    async close() {
+      await Promise.all(gateways.map((g) => g.close()));
+      await Promise.all([products.close(), reviews.close()]);
+      await supergraph.remove();
+    },
+  };
+}
+
+const PRODUCT_WITH_REVIEWS = '{ product(id: "1") { id name reviews { body } } }';
+
+describe('createGateway', () => {
+  let federation: Federation;
+  let gateway: GatewayHandle;
+
+  beforeAll(async () => {
+    federation = await startFederation();
+    gateway = await federation.startGateway();
+  });
+  afterAll(() => federation.close());
+
+  it('should merge the fields of one entity from both subgraphs', async () => {
+    const { status, body } = await postGraphQL(gateway.url, PRODUCT_WITH_REVIEWS);
+
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      data: { product: { id: '1', name: 'Model registry', reviews: [{ body: 'Reproducible' }] } },
+    });
+  });
+
+  it('should answer /health and /ready with 200', async () => {
+    expect(await getStatus(gateway.url, '/health')).toBe(200);
+    expect(await getStatus(gateway.url, '/ready')).toBe(200);
+  });
+
+  const withRedis = serviceAvailable('redis') ? it : it.skip;
+  withRedis('should be ready when its Redis answers', async () => {
+    const withCache = await federation.startGateway({ redisUrl: TEST_REDIS_URL });
+
+    const response = await fetch(new URL('/ready', withCache.url));
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      ready: true,
+      checks: { supergraph: { ok: true }, redis: { ok: true } },
+    });
+  });
+
+  // ioredis keeps a 2 s timer after disconnecting from a Redis it never reached (redis/ioredis#1247),
+  // so jest may report that it "did not exit one second after the test run" when this file runs alone.
+  it('should answer /ready with 503 naming redis when its Redis does not answer', async () => {
+    const withDeadCache = await federation.startGateway({ redisUrl: 'redis://127.0.0.1:1' });
+
+    const response = await fetch(new URL('/ready', withDeadCache.url));
+
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      ready: false,
+      checks: { supergraph: { ok: true }, redis: { ok: false, error: expect.any(String) } },
+    });
+    expect(await getStatus(withDeadCache.url, '/health')).toBe(200);
+  });
+
+  it('should forward the caller x-request-id to every subgraph it queries', async () => {
+    const requestId = `gateway-test-${randomUUID()}`;
+
+    const { headers } = await postGraphQL(gateway.url, PRODUCT_WITH_REVIEWS, {
+      headers: { 'x-request-id': requestId },
+    });
+
+    expect(headers.get('x-request-id')).toBe(requestId);
+    expect(federation.products.requestIds).toContain(requestId);
+    expect(federation.reviews.requestIds).toContain(requestId);
+  });
+
+  it('should answer 413 to a body over the 1 MiB default limit', async () => {
+    const padding = 'x'.repeat(1024 * 1024);
+
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }', variables: { padding } }),
+    });
+
+    expect(response.status).toBe(413);
+    await response.arrayBuffer();
+  });
+
+  it('should pass a subgraph coded error through with its code and message', async () => {
+    const { body } = await postGraphQL(gateway.url, '{ product(id: "404") { name } }');
+
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: "No product '404'",
+        extensions: expect.objectContaining({ code: ErrorCode.NOT_FOUND, serviceName: 'products' }),
+      }),
+    ]);
+  });
+
+  it('should allow introspection outside production', async () => {
+    const { body } = await postGraphQL(gateway.url, '{ __schema { queryType { name } } }');
+
+    expect(body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  it('should reject an override naming a subgraph the supergraph does not contain', async () => {
+    await expect(
+      federation.startGateway({ subgraphUrls: { prodcts: 'http://127.0.0.1:1/graphql' } }),
+    ).rejects.toThrow(/SUBGRAPH_PRODCTS_URL.*'prodcts'.*products, reviews/);
+  });
+
+  it('should reject with EADDRINUSE when the port is taken', async () => {
+    await expect(federation.startGateway({ port: gateway.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  describe('in production', () => {
+    let production: GatewayHandle;
+
+    beforeAll(async () => {
+      production = await federation.startGateway({ production: true });
+    });
+
+    it('should refuse introspection', async () => {
+      const { body } = await postGraphQL(production.url, '{ __schema { queryType { name } } }');
+
+      expect(body.data).toBeUndefined();
+      expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    });
+
+    // Regression: Apollo codes every unexpected error INTERNAL_SERVER_ERROR, a public code, and the
+    // formatter used to trust it and send the message (here a connection string) to clients.
+    it('should mask an unexpected subgraph error although Apollo codes it INTERNAL_SERVER_ERROR', async () => {
+      const { body } = await postGraphQL(production.url, '{ failingField }');
+
+      expect(JSON.stringify(body)).not.toContain('hunter2');
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: 'Internal server error',
+          extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+        }),
+      ]);
+    });
+
+    it('should still pass coded subgraph errors through', async () => {
+      const { body } = await postGraphQL(production.url, '{ product(id: "404") { name } }');
+
+      expect(body.errors?.[0]).toEqual(
+        expect.objectContaining({
+          message: "No product '404'",
+          extensions: expect.objectContaining({ code: 'NOT_FOUND' }),
+        }),
+      );
+    });
+  });
+});
+
+describe('createGateway when a subgraph stops', () => {
+  let federation: Federation;
+  let gateway: GatewayHandle;
+
+  beforeAll(async () => {
+    federation = await startFederation();
+    gateway = await federation.startGateway();
+    await federation.reviews.close();
+  });
+  afterAll(() => federation.close());
+
+  it('should answer partial data with an UNAVAILABLE error for the stopped subgraph', async () => {
+    const { status, body } = await postGraphQL(gateway.url, PRODUCT_WITH_REVIEWS);
+
+    expect(status).toBe(200);
+    expect(body.data).toEqual({ product: { id: '1', name: 'Model registry', reviews: null } });
+    expect(body.errors).toEqual([
+      expect.objectContaining({
+        message: "Subgraph 'reviews' is unavailable",
+        extensions: expect.objectContaining({ code: ErrorCode.UNAVAILABLE, subgraph: 'reviews' }),
+      }),
+    ]);
+  });
+
+  it('should stay up and ready, serving the subgraphs that still answer', async () => {
+    await postGraphQL(gateway.url, PRODUCT_WITH_REVIEWS);
+
+    expect(await getStatus(gateway.url, '/health')).toBe(200);
+    expect(await getStatus(gateway.url, '/ready')).toBe(200);
+    const { body } = await postGraphQL(gateway.url, '{ product(id: "1") { name } }');
+    expect(body).toEqual({ data: { product: { name: 'Model registry' } } });
+  });
+});
+
+describe('createGateway with SUPERGRAPH_INTROSPECT=true', () => {
+  const subgraphs: TestSubgraph[] = [];
+  let gateway: GatewayHandle;
+  const pingField = (name: string) => `ping_${name.replace(/-/g, '_')}`;
+
+  beforeAll(async () => {
+    // One stand-in per real subgraph name: introspection composes exactly the names in SUBGRAPHS.
+    for (const { name } of SUBGRAPHS) {
+      subgraphs.push(
+        await startTestSubgraph({
+          name,
+          sdl: `${FEDERATION}\ntype Query { ${pingField(name)}: String }`,
+          resolvers: { Query: { [pingField(name)]: () => `pong from ${name}` } },
+        }),
+      );
+    }
+    gateway = await createGateway({
+      env: { SUPERGRAPH_INTROSPECT: 'true', GATEWAY_PORT: '0' },
+      logger: silentLogger(),
+      subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all(subgraphs.map((s) => s.close()));
+  });
+
+  it('should compose the supergraph from the running subgraphs', async () => {
+    const first = SUBGRAPHS[0]!.name;
+
+    const { body } = await postGraphQL(gateway.url, `{ ${pingField(first)} }`);
+
+    expect(body).toEqual({ data: { [pingField(first)]: `pong from ${first}` } });
+  });
+});
+
+describe('createGateway start-up failures', () => {
+  it('should reject with a ConfigError naming GATEWAY_PORT when it is not a port', async () => {
+    const started = createGateway({ env: { GATEWAY_PORT: 'abc' }, logger: silentLogger() });
+
+    await expect(started).rejects.toThrow(ConfigError);
+    await expect(started).rejects.toThrow(/GATEWAY_PORT must be an integer between 0 and 65535; got 'abc'/);
+  });
+
+  it('should reject naming SUPERGRAPH_PATH when the supergraph file is missing', async () => {
+    const missing = path.join(__dirname, 'no-such-supergraph.graphql');
+
+    await expect(
+      createGateway({ env: { SUPERGRAPH_PATH: missing, GATEWAY_PORT: '0' }, logger: silentLogger() }),
+    ).rejects.toThrow(
+      /SUPERGRAPH_PATH: cannot read the supergraph at .*no-such-supergraph\.graphql' \(ENOENT\)/,
+    );
+  });
+
+  it('should reject naming SUPERGRAPH_INTROSPECT when a subgraph does not answer introspection', async () => {
+    await expect(
+      createGateway({
+        env: { SUPERGRAPH_INTROSPECT: 'true', GATEWAY_PORT: '0' },
+        logger: silentLogger(),
+        subgraphUrls: Object.fromEntries(SUBGRAPHS.map((s) => [s.name, 'http://127.0.0.1:1/graphql'])),
+      }),
+    ).rejects.toThrow(/by introspecting the subgraphs \(SUPERGRAPH_INTROSPECT=true\)/);
+  });
+
+  it('should reject naming SUPERGRAPH_PATH when the file is not a supergraph', async () => {
+    await expect(
+      createGateway({ env: { SUPERGRAPH_PATH: __filename, GATEWAY_PORT: '0' }, logger: silentLogger() }),
+    ).rejects.toThrow(/could not load the supergraph at .*gateway\.test\.ts' \(SUPERGRAPH_PATH\)/);
+  });
+});
+
+describe('readGatewayConfig', () => {
+  const firstSubgraph = SUBGRAPHS[0]!;
+
+  it('should default to port 4000 on 127.0.0.1 serving the checked-in supergraph', () => {
+    const config = readGatewayConfig({});
+
+    expect(config).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      supergraph: { kind: 'file', path: path.resolve(__dirname, '../schema/supergraph.graphql') },
+      subgraphUrls: {},
+      production: false,
+      redisUrl: undefined,
+      logLevel: 'info',
+      maxBodyBytes: 1024 * 1024,
+    });
+  });
+
+  it('should read every variable', () => {
+    const config = readGatewayConfig({
+      GATEWAY_PORT: '8080',
+      GATEWAY_HOST: '0.0.0.0',
+      SUPERGRAPH_PATH: '/etc/mlops/supergraph.graphql',
+      [subgraphUrlVariable(firstSubgraph.name)]: 'http://experiments:4001/graphql',
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://cache:6379',
+      LOG_LEVEL: 'warn',
+      MAX_BODY_BYTES: '2048',
+    });
+
+    expect(config).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      supergraph: { kind: 'file', path: '/etc/mlops/supergraph.graphql' },
+      subgraphUrls: { [firstSubgraph.name]: 'http://experiments:4001/graphql' },
+      production: true,
+      redisUrl: 'redis://cache:6379',
+      logLevel: 'warn',
+      maxBodyBytes: 2048,
+    });
+  });
+
+  it('should name GATEWAY_PORT when it is not a port', () => {
+    expect(() => readGatewayConfig({ GATEWAY_PORT: 'abc' })).toThrow(/GATEWAY_PORT/);
+  });
+
+  it('should name every invalid variable in one error', () => {
+    const read = () =>
+      readGatewayConfig({
+        GATEWAY_PORT: '70000',
+        [subgraphUrlVariable(firstSubgraph.name)]: 'ftp://x',
+        REDIS_URL: 'not a url',
+        LOG_LEVEL: 'loud',
+        MAX_BODY_BYTES: '0',
+        SUPERGRAPH_INTROSPECT: 'yes',
+      });
+
+    expect(read).toThrow(ConfigError);
+    for (const name of [
+      'GATEWAY_PORT',
+      subgraphUrlVariable(firstSubgraph.name),
+      'REDIS_URL',
+      'LOG_LEVEL',
+      'MAX_BODY_BYTES',
+      'SUPERGRAPH_INTROSPECT',
+    ]) {
+      expect(read).toThrow(name);
+    }
+  });
+
+  it('should refuse SUPERGRAPH_INTROSPECT=true in production', () => {
+    expect(() => readGatewayConfig({ SUPERGRAPH_INTROSPECT: 'true', NODE_ENV: 'production' })).toThrow(
+      /SUPERGRAPH_INTROSPECT=true is for development only/,
+    );
+  });
+
+  it('should refuse SUPERGRAPH_PATH together with SUPERGRAPH_INTROSPECT=true', () => {
+    expect(() => readGatewayConfig({ SUPERGRAPH_INTROSPECT: 'true', SUPERGRAPH_PATH: '/x.graphql' })).toThrow(
+      'Set SUPERGRAPH_PATH or SUPERGRAPH_INTROSPECT=true, not both',
+    );
+  });
+
+  it('should name an explicit subgraph URL that is not http(s)', () => {
+    expect(() => readGatewayConfig({}, { subgraphUrls: { reviews: 'ftp://x' } })).toThrow(
+      "subgraphUrls.reviews must be an http:// or https:// URL; got 'ftp://x'",
+    );
+  });
+
+  it('should let explicit options win over (and skip) the environment', () => {
+    const config = readGatewayConfig(
+      { GATEWAY_PORT: 'abc', NODE_ENV: 'production', [subgraphUrlVariable(firstSubgraph.name)]: 'nope' },
+      { port: 0, production: false, subgraphUrls: { [firstSubgraph.name]: 'http://127.0.0.1:9/graphql' } },
+    );
+
+    expect(config).toMatchObject({
+      port: 0,
+      production: false,
+      subgraphUrls: { [firstSubgraph.name]: 'http://127.0.0.1:9/graphql' },
+    });
+  });
+});
