@@ -1,9 +1,10 @@
 // @ts-check
 /**
  * `npm start` (after `npm run build`): runs every subgraph in `SUBGRAPHS`, then the gateway, each as
- * its own child process on its fixed port, and prints one line once the gateway is ready:
+ * its own child process on its fixed port, with the inference sidecar beside them, and prints one
+ * line once everything is ready:
  *
- *   MLOps stack ready: gateway at http://127.0.0.1:4000/graphql
+ *   MLOps stack ready: gateway at http://127.0.0.1:4000/graphql, inference sidecar (KServe v2 gRPC) at 127.0.0.1:8001
  *
  * Children inherit stdout/stderr, so their JSON log lines stay intact. Ctrl-C / SIGTERM stops every
  * child (SIGTERM, then SIGKILL after 10 s) and exits 0; a child that exits on its own stops the rest
@@ -18,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import schema from '../schema/dist/index.js';
 
-const { SUBGRAPHS, GATEWAY_DEFAULT_PORT } = schema;
+const { SUBGRAPHS, GATEWAY_DEFAULT_PORT, SIDECAR_DEFAULT_GRPC_PORT, SIDECAR_DEFAULT_HTTP_PORT } = schema;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the supervisor looks for each child; children choose their own bind address. */
@@ -55,6 +56,18 @@ const gatewaySpec = {
   entry: path.join(ROOT, 'gateway', 'dist', 'main.js'),
   port: GATEWAY_DEFAULT_PORT,
   env: { GATEWAY_PORT: String(GATEWAY_DEFAULT_PORT) },
+};
+
+/** The inference sidecar serving the shipped models; its HTTP port answers `/ready`. */
+/** @type {ServiceSpec} */
+const sidecarSpec = {
+  name: 'inference-sidecar',
+  entry: path.join(ROOT, 'inference-sidecar', 'dist', 'main.js'),
+  port: SIDECAR_DEFAULT_HTTP_PORT,
+  env: {
+    SIDECAR_GRPC_PORT: String(SIDECAR_DEFAULT_GRPC_PORT),
+    SIDECAR_HTTP_PORT: String(SIDECAR_DEFAULT_HTTP_PORT),
+  },
 };
 
 /**
@@ -214,17 +227,20 @@ process.on('exit', () => {
 });
 
 try {
-  const all = [...subgraphSpecs, gatewaySpec];
+  const all = [...subgraphSpecs, sidecarSpec, gatewaySpec];
   assertBuilt(all);
   for (const spec of all) await assertPortFree(spec);
   mkdirSync(dataDir, { recursive: true });
 
-  await Promise.all(subgraphSpecs.map((spec) => waitReady(start(spec))));
+  await Promise.all([...subgraphSpecs, sidecarSpec].map((spec) => waitReady(start(spec))));
   // The gateway starts last: it needs every subgraph to answer (always when introspecting).
   if (phase() === 'starting') await waitReady(start(gatewaySpec));
   if (phase() === 'starting') {
     state = { phase: 'ready' };
-    process.stdout.write(`MLOps stack ready: gateway at http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql\n`);
+    process.stdout.write(
+      `MLOps stack ready: gateway at http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql, ` +
+        `inference sidecar (KServe v2 gRPC) at ${HOST}:${SIDECAR_DEFAULT_GRPC_PORT}\n`,
+    );
   }
 } catch (error) {
   if (phase() !== 'stopping') {

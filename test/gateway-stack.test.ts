@@ -28,20 +28,22 @@ describe('start-stack.mjs', () => {
     }
   }
 
-  it('should print one ready line with the gateway URL once every service is ready', async () => {
+  it('should print one ready line with the gateway URL and the sidecar address once every service is ready', async () => {
     stack = runStackScript(layout);
 
     await stack.waitForStdout(/^MLOps stack ready/);
 
     const readyLines = stack.stdoutLines.filter((line) => line.startsWith('MLOps stack ready'));
     expect(readyLines).toEqual([
-      `MLOps stack ready: gateway at http://127.0.0.1:${layout.gatewayPort}/graphql`,
+      `MLOps stack ready: gateway at http://127.0.0.1:${layout.gatewayPort}/graphql, ` +
+        `inference sidecar (KServe v2 gRPC) at 127.0.0.1:${layout.sidecarGrpcPort}`,
     ]);
     const serviceLines = stack.stdoutLines.filter((line) => !line.startsWith('MLOps stack ready'));
     expect(serviceLines.map((line) => (JSON.parse(line) as { service: string }).service).sort()).toEqual([
       'alpha',
       'beta-two',
       'gateway',
+      'inference-sidecar',
     ]);
     const ready = await fetch(`http://127.0.0.1:${layout.gatewayPort}/ready`);
     expect(ready.status).toBe(200);
@@ -70,7 +72,7 @@ describe('start-stack.mjs', () => {
       .filter((line) => line.includes('"stopping"'))
       .map((line) => (JSON.parse(line) as { service: string }).service);
     expect(stopping[0]).toBe('gateway');
-    expect(stopping.sort()).toEqual(['alpha', 'beta-two', 'gateway']);
+    expect(stopping.sort()).toEqual(['alpha', 'beta-two', 'gateway', 'inference-sidecar']);
     await expectNoSurvivors();
   });
 

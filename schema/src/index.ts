@@ -1,5 +1,11 @@
 export { ErrorCode } from './error-codes';
-export { SUBGRAPHS, GATEWAY_DEFAULT_PORT, defaultSubgraphUrl } from './subgraphs';
+export {
+  SUBGRAPHS,
+  GATEWAY_DEFAULT_PORT,
+  SIDECAR_DEFAULT_GRPC_PORT,
+  SIDECAR_DEFAULT_HTTP_PORT,
+  defaultSubgraphUrl,
+} from './subgraphs';
 export type { SubgraphDescriptor } from './subgraphs';
 export { composeSupergraph } from './compose';
 export type { SubgraphSdl, CompositionOutcome } from './compose';

@@ -11,6 +11,10 @@ export const SUBGRAPHS: readonly SubgraphDescriptor[] = [{ name: 'experiments', 
 /** The gateway's fixed local port. */
 export const GATEWAY_DEFAULT_PORT = 4000;
 
+/** The inference sidecar's fixed local ports: gRPC (Triton's 8001) and HTTP for health and metrics. */
+export const SIDECAR_DEFAULT_GRPC_PORT = 8001;
+export const SIDECAR_DEFAULT_HTTP_PORT = 8002;
+
 /** Routing URL written into the checked-in supergraph; the gateway overrides it per subgraph from its config. */
 export function defaultSubgraphUrl(subgraph: SubgraphDescriptor): string {
   return `http://127.0.0.1:${subgraph.defaultPort}/graphql`;

@@ -52,6 +52,8 @@ export interface FakeStackLayout {
   /** Subgraph names and their fixed ports, as the fake `schema/dist/index.js` lists them. */
   readonly subgraphs: readonly { name: string; defaultPort: number }[];
   readonly gatewayPort: number;
+  /** The stand-in sidecar's gRPC port, as the fake schema lists it (nothing listens on it). */
+  readonly sidecarGrpcPort: number;
   /** The pid each service wrote at start-up, by name; undefined when it never started. */
   pids(): Promise<Record<string, number | undefined>>;
   remove(): Promise<void>;
@@ -67,6 +69,8 @@ export async function createFakeStackLayout(subgraphNames: readonly string[]): P
   const subgraphs = [];
   for (const name of subgraphNames) subgraphs.push({ name, defaultPort: await freePort() });
   const gatewayPort = await freePort();
+  const sidecarGrpcPort = await freePort();
+  const sidecarHttpPort = await freePort();
 
   await mkdir(pidDir);
   await mkdir(path.join(root, 'scripts'));
@@ -76,7 +80,8 @@ export async function createFakeStackLayout(subgraphNames: readonly string[]): P
   );
   await writeModule(
     path.join(root, 'schema', 'dist', 'index.js'),
-    `exports.SUBGRAPHS = ${JSON.stringify(subgraphs)};\nexports.GATEWAY_DEFAULT_PORT = ${gatewayPort};\n`,
+    `exports.SUBGRAPHS = ${JSON.stringify(subgraphs)};\nexports.GATEWAY_DEFAULT_PORT = ${gatewayPort};\n` +
+      `exports.SIDECAR_DEFAULT_GRPC_PORT = ${sidecarGrpcPort};\nexports.SIDECAR_DEFAULT_HTTP_PORT = ${sidecarHttpPort};\n`,
   );
   for (const { name } of subgraphs) {
     await writeModule(
@@ -88,13 +93,18 @@ export async function createFakeStackLayout(subgraphNames: readonly string[]): P
     path.join(root, 'gateway', 'dist', 'main.js'),
     fakeServiceMain('gateway', 'GATEWAY_PORT', pidDir),
   );
+  await writeModule(
+    path.join(root, 'inference-sidecar', 'dist', 'main.js'),
+    fakeServiceMain('inference-sidecar', 'SIDECAR_HTTP_PORT', pidDir),
+  );
 
   return {
     root,
     subgraphs,
     gatewayPort,
+    sidecarGrpcPort,
     async pids() {
-      const names = [...subgraphNames, 'gateway'];
+      const names = [...subgraphNames, 'inference-sidecar', 'gateway'];
       const entries = await Promise.all(
         names.map(async (name) => {
           const text = await readFile(path.join(pidDir, name), 'utf8').catch(() => undefined);

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { createEnvReader } from '@mlops/runtime';
+
+export interface SidecarConfig {
+  /** `SIDECAR_GRPC_PORT`; default 8001 (Triton's gRPC port). */
+  readonly grpcPort: number;
+  /** `SIDECAR_HTTP_PORT`; default 8002: `/health`, `/ready` and Prometheus `/metrics`. */
+  readonly httpPort: number;
+  /** `SIDECAR_HOST`; default 127.0.0.1 (0.0.0.0 in a pod). */
+  readonly host: string;
+  /** `MODEL_REPOSITORY`; default the repository shipped in `inference-sidecar/models`. */
+  readonly modelRepository: string;
+  /**
+   * `SIDECAR_MODELS`: comma-separated models loaded at start-up; default every model in the
+   * repository. The repository extension (RepositoryModelLoad) loads others later.
+   */
+  readonly startupModels: readonly string[] | 'all';
+  /** `SIDECAR_MAX_MESSAGE_BYTES`; larger requests answer RESOURCE_EXHAUSTED. Default 16 MiB. */
+  readonly maxMessageBytes: number;
+  /** `LOG_LEVEL`; default info. */
+  readonly logLevel: string;
+}
+
+export const DEFAULT_MODEL_REPOSITORY = path.resolve(__dirname, '..', 'models');
+
+export function readSidecarConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): SidecarConfig {
+  const read = createEnvReader(env);
+  const models = read.optionalString('SIDECAR_MODELS');
+  const config: SidecarConfig = {
+    grpcPort: read.port('SIDECAR_GRPC_PORT', 8001),
+    httpPort: read.port('SIDECAR_HTTP_PORT', 8002),
+    host: read.string('SIDECAR_HOST', '127.0.0.1'),
+    modelRepository: path.resolve(read.string('MODEL_REPOSITORY', DEFAULT_MODEL_REPOSITORY)),
+    startupModels: models
+      ? models
+          .split(',')
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : 'all',
+    maxMessageBytes: read.int('SIDECAR_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, {
+      min: 1024,
+      max: 1024 * 1024 * 1024,
+    }),
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  };
+  read.done();
+  return config;
+}

@@ -1,0 +1,215 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServerErrorResponse, ServerWritableStream } from '@grpc/grpc-js';
+import { ErrorCode } from '@mlops/schema';
+import { DomainError } from '@mlops/runtime';
+import type { Logger } from '@mlops/runtime';
+import { systemClock } from './batcher';
+import { toGrpcError } from './grpc-status';
+import type { SidecarMetrics } from './metrics';
+import type { ModelRepository } from './model-repository';
+import type {
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthServiceHandlers,
+  InferenceServiceHandlers,
+  MessageInit,
+  ModelInferRequest,
+  ModelInferResponse,
+  ServingStatus,
+} from './proto';
+import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
+
+export const SERVER_NAME = 'mlops-inference-sidecar';
+export const SERVER_VERSION = '0.1.0';
+
+/** Whether the sidecar takes traffic: the gRPC health service and ServerReady both read it. */
+export interface Readiness {
+  ready(): boolean;
+}
+
+/** Converts a gRPC deadline (absolute wall time) to the batcher's monotonic clock; null when none. */
+function batcherDeadline(deadline: Date | number): number | null {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return null;
+  return systemClock.now() + (at - Date.now());
+}
+
+/** One inference, as ModelInfer and each message of ModelStreamInfer run it, recorded in metrics. */
+async function infer(
+  repository: ModelRepository,
+  metrics: SidecarMetrics,
+  request: ModelInferRequest,
+  deadline: number | null,
+): Promise<MessageInit<ModelInferResponse>> {
+  const started = performance.now();
+  const name = request.model_name;
+  let version = request.model_version;
+  try {
+    const model = repository.resolve(name, version || undefined);
+    version = model.version;
+    const decoded = decodeInferInputs(request, model.signature);
+    const outputs = await model.infer(decoded.inputs, deadline);
+    const requested = decoded.requestedOutputs;
+    const wanted = requested ? outputs.filter((o) => requested.includes(o.name)) : outputs;
+    const response = {
+      model_name: model.name,
+      model_version: model.version,
+      id: request.id,
+      ...encodeInferOutputs(wanted, decoded.encoding),
+    };
+    metrics.requestSucceeded(name, version, (performance.now() - started) * 1000);
+    return response;
+  } catch (error) {
+    metrics.requestFailed(
+      name,
+      version,
+      GrpcStatus[toGrpcError(error).code ?? GrpcStatus.INTERNAL] ?? 'INTERNAL',
+    );
+    throw error;
+  }
+}
+
+export function createInferenceHandlers(
+  repository: ModelRepository,
+  readiness: Readiness,
+  metrics: SidecarMetrics,
+  logger: Logger,
+): InferenceServiceHandlers {
+  const fail = (error: unknown): Partial<ServerErrorResponse> => {
+    const grpcError = toGrpcError(error);
+    if (!(error instanceof DomainError) || error.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+      logger.error({ err: error }, 'inference failed');
+    }
+    return grpcError;
+  };
+  return {
+    ServerLive: (_call, callback) => callback(null, { live: true }),
+    ServerReady: (_call, callback) => callback(null, { ready: readiness.ready() }),
+    ServerMetadata: (_call, callback) =>
+      callback(null, {
+        name: SERVER_NAME,
+        version: SERVER_VERSION,
+        extensions: ['model_repository', 'streaming', 'binary_tensor_data'],
+      }),
+    ModelReady(call, callback) {
+      try {
+        repository.resolve(call.request.name, call.request.version || undefined);
+        callback(null, { ready: true });
+      } catch (error) {
+        if (error instanceof DomainError && error.code === ErrorCode.UNAVAILABLE)
+          callback(null, { ready: false });
+        else callback(fail(error));
+      }
+    },
+    ModelMetadata(call, callback) {
+      try {
+        const model = repository.resolve(call.request.name, call.request.version || undefined);
+        const tensors = (specs: typeof model.signature.inputs) =>
+          specs.map((s) => ({ name: s.name, datatype: s.datatype, shape: s.shape.map(String) }));
+        callback(null, {
+          name: model.name,
+          versions: [model.version],
+          platform: 'onnxruntime_onnx',
+          inputs: tensors(model.signature.inputs),
+          outputs: tensors(model.signature.outputs),
+        });
+      } catch (error) {
+        callback(fail(error));
+      }
+    },
+    ModelInfer(call, callback) {
+      infer(repository, metrics, call.request, batcherDeadline(call.getDeadline())).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error)),
+      );
+    },
+    ModelStreamInfer(call) {
+      // Many requests over one stream; an error answers in-band and the stream goes on (Triton).
+      const inFlight = new Set<Promise<void>>();
+      call.on('data', (request: ModelInferRequest) => {
+        const done = infer(repository, metrics, request, batcherDeadline(call.getDeadline())).then(
+          (response) => void call.write({ error_message: '', infer_response: response }),
+          (error: unknown) => void call.write({ error_message: fail(error).details ?? 'inference failed' }),
+        );
+        inFlight.add(done);
+        void done.finally(() => inFlight.delete(done));
+      });
+      call.on('end', () => {
+        void Promise.allSettled([...inFlight]).then(() => call.end());
+      });
+      call.on('error', () => undefined);
+    },
+    RepositoryIndex(call, callback) {
+      repository.index().then(
+        (entries) =>
+          callback(null, {
+            models: entries
+              .filter((e) => !call.request.ready || e.state === 'READY')
+              .map((e) => ({ name: e.name, version: e.version, state: e.state, reason: e.reason })),
+          }),
+        (error: unknown) => callback(fail(error)),
+      );
+    },
+    RepositoryModelLoad(call, callback) {
+      repository.load(call.request.model_name).then(
+        () => callback(null, {}),
+        (error: unknown) => callback(fail(error)),
+      );
+    },
+    RepositoryModelUnload(call, callback) {
+      repository.unload(call.request.model_name).then(
+        () => callback(null, {}),
+        (error: unknown) => callback(fail(error)),
+      );
+    },
+  };
+}
+
+/** `grpc.health.v1.Health` for Kubernetes gRPC probes: SERVING exactly when the sidecar is ready. */
+export function createHealthHandlers(readiness: Readiness): HealthServiceHandlers & { stop(): void } {
+  const KNOWN = new Set(['', 'inference.GRPCInferenceService']);
+  const statusOf = (service: string): ServingStatus =>
+    !KNOWN.has(service) ? 'SERVICE_UNKNOWN' : readiness.ready() ? 'SERVING' : 'NOT_SERVING';
+  const watchers = new Set<{
+    call: ServerWritableStream<HealthCheckRequest, MessageInit<HealthCheckResponse>>;
+    last: ServingStatus;
+  }>();
+  // Watchers learn of changes within a second; a timer per process, not per watcher.
+  let timer: NodeJS.Timeout | null = null;
+  const poll = () => {
+    for (const watcher of watchers) {
+      const now = statusOf(watcher.call.request.service);
+      if (now !== watcher.last) {
+        watcher.last = now;
+        watcher.call.write({ status: now });
+      }
+    }
+  };
+  return {
+    Check(call, callback) {
+      const status = statusOf(call.request.service);
+      if (status === 'SERVICE_UNKNOWN')
+        callback({ code: 5, details: `Unknown service '${call.request.service}'` });
+      else callback(null, { status });
+    },
+    Watch(call) {
+      const watcher = { call, last: statusOf(call.request.service) };
+      watchers.add(watcher);
+      call.write({ status: watcher.last });
+      timer ??= setInterval(poll, 1_000);
+      call.on('cancelled', () => {
+        watchers.delete(watcher);
+        if (watchers.size === 0 && timer) {
+          clearInterval(timer);
+          timer = null;
+        }
+      });
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      for (const { call } of watchers) call.end();
+      watchers.clear();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { readSidecarConfig } from './config';
+import { startSidecar } from './sidecar';
+
+async function main(): Promise<void> {
+  const config = readSidecarConfig();
+  const logger = createLogger({ service: 'inference-sidecar', level: config.logLevel });
+  const sidecar = await startSidecar({ config, logger });
+  stopOnSignals(logger, () => sidecar.close());
+}
+
+main().catch((error: unknown) => {
+  const logger = createLogger({ service: 'inference-sidecar' });
+  if (error instanceof ConfigError) logger.fatal({ problems: error.problems }, error.message);
+  else logger.fatal({ err: error }, 'inference sidecar failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchInfo } from './batcher';
+
+/** Prometheus metrics with Triton's names, so existing Triton dashboards read the sidecar. */
+export interface SidecarMetrics {
+  readonly registry: Registry;
+  requestSucceeded(model: string, version: string, durationMicros: number): void;
+  requestFailed(model: string, version: string, reason: string): void;
+  batchExecuted(model: string, version: string, info: BatchInfo): void;
+  pending(model: string, version: string, count: number): void;
+}
+
+export function createSidecarMetrics(): SidecarMetrics {
+  const registry = new Registry();
+  const labelNames = ['model', 'version'] as const;
+  const success = new Counter({
+    name: 'nv_inference_request_success',
+    help: 'Successful inference requests',
+    labelNames,
+    registers: [registry],
+  });
+  const failure = new Counter({
+    name: 'nv_inference_request_failure',
+    help: 'Failed inference requests, by reason',
+    labelNames: [...labelNames, 'reason'],
+    registers: [registry],
+  });
+  const inferences = new Counter({
+    name: 'nv_inference_count',
+    help: 'Inferences performed (rows; a batch of 8 counts 8)',
+    labelNames,
+    registers: [registry],
+  });
+  const executions = new Counter({
+    name: 'nv_inference_exec_count',
+    help: 'Model executions (batches); nv_inference_count / nv_inference_exec_count is the average batch size',
+    labelNames,
+    registers: [registry],
+  });
+  const requestDuration = new Counter({
+    name: 'nv_inference_request_duration_us',
+    help: 'Cumulative end-to-end request time (µs)',
+    labelNames,
+    registers: [registry],
+  });
+  const queueDuration = new Counter({
+    name: 'nv_inference_queue_duration_us',
+    help: 'Cumulative time requests waited in the batcher queue (µs)',
+    labelNames,
+    registers: [registry],
+  });
+  const computeDuration = new Counter({
+    name: 'nv_inference_compute_infer_duration_us',
+    help: 'Cumulative model execution time (µs)',
+    labelNames,
+    registers: [registry],
+  });
+  const pendingGauge = new Gauge({
+    name: 'nv_inference_pending_request_count',
+    help: 'Requests queued in the batcher',
+    labelNames,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'mlops_inference_batch_size',
+    help: 'Rows per model execution',
+    labelNames,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  return {
+    registry,
+    requestSucceeded(model, version, durationMicros) {
+      success.inc({ model, version });
+      requestDuration.inc({ model, version }, durationMicros);
+    },
+    requestFailed(model, version, reason) {
+      failure.inc({ model, version, reason });
+    },
+    batchExecuted(model, version, info) {
+      executions.inc({ model, version });
+      inferences.inc({ model, version }, info.rows);
+      computeDuration.inc({ model, version }, info.executeMicros);
+      queueDuration.inc(
+        { model, version },
+        info.queueMicros.reduce((a, b) => a + b, 0),
+      );
+      batchSize.observe({ model, version }, info.rows);
+    },
+    pending(model, version, count) {
+      pendingGauge.set({ model, version }, count);
+    },
+  };
+}
