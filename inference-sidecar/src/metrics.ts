@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatchInfo } from './batcher';
 
 /** Prometheus metrics with Triton's names, so existing Triton dashboards read the sidecar. */
@@ -12,6 +12,9 @@ export interface SidecarMetrics {
 
 export function createSidecarMetrics(): SidecarMetrics {
   const registry = new Registry();
+  // Process metrics too: resident memory, heap, and event-loop delay (nodejs_eventloop_lag_*), which
+  // shows whether anything but parsing and queueing ever runs on the gRPC thread.
+  collectDefaultMetrics({ register: registry });
   const labelNames = ['model', 'version'] as const;
   const success = new Counter({
     name: 'nv_inference_request_success',

@@ -1,0 +1,93 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import * as grpc from '@grpc/grpc-js';
+import { createLogger } from '@mlops/runtime';
+import { createInferenceClient, readSidecarConfig, startSidecar } from '../src';
+import type { InferenceServiceClient, SidecarHandle } from '../src';
+
+/**
+ * Memory stays flat over many mixed good and bad requests. CI runs a small count; the benchmark
+ * runs the full million (`npm run bench:sidecar`). Client and server share this process, so a leak
+ * in either shows in the heap measured after a forced collection.
+ */
+const REQUESTS = Number(process.env.SIDECAR_MEMORY_REQUESTS ?? 10_000);
+const CONCURRENCY = 32;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+const FEATURES = Buffer.from(new Float32Array(20).fill(0.1).buffer);
+/** One of six requests is bad in its own way; the rest are good. */
+function request(i: number): Record<string, unknown> {
+  const good = {
+    model_name: 'stock-predictor',
+    inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '20'] }],
+    raw_input_contents: [FEATURES],
+  };
+  switch (i % 6) {
+    case 1:
+      return { ...good, model_name: 'nope' };
+    case 2:
+      return { ...good, inputs: [{ name: 'wrong', datatype: 'FP32', shape: ['1', '20'] }] };
+    case 3:
+      return { ...good, raw_input_contents: [FEATURES.subarray(3)] };
+    default:
+      return good;
+  }
+}
+
+describe('inference sidecar memory', () => {
+  let sidecar: SidecarHandle;
+  let client: InferenceServiceClient;
+
+  beforeAll(async () => {
+    const config = { ...readSidecarConfig({}), grpcPort: 0, httpPort: 0, startupModels: ['stock-predictor'] };
+    sidecar = await startSidecar({
+      config,
+      logger: createLogger({ service: 'inference-sidecar', level: 'silent' }),
+    });
+    client = createInferenceClient(sidecar.grpcAddress, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client?.close();
+    await sidecar?.close();
+  });
+
+  async function drive(count: number): Promise<{ ok: number; failed: number }> {
+    let next = 0;
+    const tally = { ok: 0, failed: 0 };
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < count) {
+          const i = next++;
+          await new Promise<void>((resolve) =>
+            client.ModelInfer(request(i) as never, (error) => {
+              if (error) tally.failed++;
+              else tally.ok++;
+              resolve();
+            }),
+          );
+        }
+      }),
+    );
+    return tally;
+  }
+
+  it(`should keep the heap flat over ${REQUESTS} mixed good and bad requests`, async () => {
+    await drive(2_000); // warm-up: lazily created buffers, metric label sets, JIT
+    const before = heapAfterGc();
+    const tally = await drive(REQUESTS);
+    const after = heapAfterGc();
+    // Requests 0, 4 and 5 of every six are good; the others fail with their own status.
+    const good = Array.from({ length: REQUESTS }, (_, i) => [0, 4, 5].includes(i % 6)).filter(Boolean).length;
+    expect(tally).toEqual({ ok: good, failed: REQUESTS - good });
+    // A leak of even 200 bytes per request would exceed this.
+    expect(after - before).toBeLessThan(Math.max(4 * 1024 * 1024, REQUESTS * 200));
+  }, 120_000);
+});
