@@ -15,9 +15,11 @@ import type {
   MessageInit,
   ModelInferRequest,
   ModelInferResponse,
+  ModelRepositoryParameter,
   ServingStatus,
 } from './proto';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
+import { parseTrafficSplit } from './traffic';
 
 export const SERVER_NAME = 'mlops-inference-sidecar';
 export const SERVER_VERSION = '0.1.0';
@@ -45,7 +47,9 @@ async function infer(
   const name = request.model_name;
   let version = request.model_version;
   try {
-    const model = repository.resolve(name, version || undefined);
+    const sticky = request.parameters?.sticky_key;
+    const stickyKey = sticky?.parameter_choice === 'string_param' ? sticky.string_param : undefined;
+    const model = repository.resolve(name, version || undefined, stickyKey);
     version = model.version;
     const decoded = decodeInferInputs(request, model.signature);
     const outputs = await model.infer(decoded.inputs, deadline);
@@ -108,7 +112,7 @@ export function createInferenceHandlers(
           specs.map((s) => ({ name: s.name, datatype: s.datatype, shape: s.shape.map(String) }));
         callback(null, {
           name: model.name,
-          versions: [model.version],
+          versions: repository.versions(model.name).map((m) => m.version),
           platform: 'onnxruntime_onnx',
           inputs: tensors(model.signature.inputs),
           outputs: tensors(model.signature.outputs),
@@ -151,18 +155,46 @@ export function createInferenceHandlers(
       );
     },
     RepositoryModelLoad(call, callback) {
-      repository.load(call.request.model_name).then(
+      const run = async () => {
+        const { model_name: name, parameters } = call.request;
+        const version = repositoryParameter(parameters, 'version');
+        const trafficJson = repositoryParameter(parameters, 'traffic');
+        const traffic = trafficJson === undefined ? undefined : parseTrafficSplit(trafficJson);
+        // `traffic` alone on a serving model moves traffic without reloading anything.
+        if (traffic && version === undefined && repository.versions(name).length > 0)
+          repository.setTraffic(name, traffic);
+        else await repository.load(name, { version, traffic });
+      };
+      run().then(
         () => callback(null, {}),
         (error: unknown) => callback(fail(error)),
       );
     },
     RepositoryModelUnload(call, callback) {
-      repository.unload(call.request.model_name).then(
+      const version = repositoryParameter(call.request.parameters, 'version');
+      repository.unload(call.request.model_name, version).then(
         () => callback(null, {}),
         (error: unknown) => callback(fail(error)),
       );
     },
   };
+}
+
+/**
+ * A repository call's parameter as text: `version` may come as a string or an int64, `traffic` as a
+ * JSON string (`{"1": 90, "2": 10}`). Anything else answers INVALID_ARGUMENT naming the parameter.
+ */
+function repositoryParameter(
+  parameters: Record<string, ModelRepositoryParameter> | undefined,
+  name: string,
+): string | undefined {
+  const parameter = parameters?.[name];
+  if (!parameter || parameter.parameter_choice === undefined) return undefined;
+  if (parameter.parameter_choice === 'string_param') return parameter.string_param;
+  if (parameter.parameter_choice === 'int64_param') return parameter.int64_param;
+  throw new DomainError(ErrorCode.BAD_USER_INPUT, `Repository parameter '${name}' must be a string`, {
+    field: name,
+  });
 }
 
 /** `grpc.health.v1.Health` for Kubernetes gRPC probes: SERVING exactly when the sidecar is ready. */

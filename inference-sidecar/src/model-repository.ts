@@ -9,6 +9,8 @@ import type { ModelConfig } from './model-config';
 import { createOrtSessionPool } from './ort-worker-pool';
 import type { OrtSessionPool } from './ort-worker-pool';
 import { concatBatch, splitBatch } from './tensor-codec';
+import { pickVersion } from './traffic';
+import type { TrafficSplit } from './traffic';
 import type { HostTensor, ModelSignature } from './tensor';
 
 /** A model version that serves: its signature, its ORT instances and its batcher. */
@@ -21,32 +23,47 @@ export interface LoadedModel {
   infer(inputs: readonly HostTensor[], deadline: number | null): Promise<HostTensor[]>;
 }
 
-export type ModelState =
-  | { readonly phase: 'LOADING' }
-  | { readonly phase: 'READY'; readonly model: ServingModel }
-  | { readonly phase: 'UNLOADING' }
-  | { readonly phase: 'UNAVAILABLE'; readonly reason: string };
+export type ModelPhase = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 export interface ModelIndexEntry {
   readonly name: string;
   readonly version: string;
-  readonly state: ModelState['phase'];
+  readonly state: ModelPhase;
   readonly reason: string;
+}
+
+export interface LoadOptions {
+  /**
+   * Load this version beside the versions already serving (for a canary or A/B test). Without it,
+   * the newest version on disk loads, takes all traffic, and every other version drains and is
+   * released.
+   */
+  readonly version?: string;
+  /** Traffic split over the loaded versions once this load is done; see `setTraffic`. */
+  readonly traffic?: TrafficSplit;
 }
 
 export interface ModelRepository {
   readonly root: string;
-  /** Every model on disk with its newest version and state, and every model known in memory. */
+  /** One entry per serving version, and one per model on disk that serves none. */
   index(): Promise<ModelIndexEntry[]>;
+  /** Loads a version (see `LoadOptions`); the versions already serving keep serving meanwhile. */
+  load(name: string, options?: LoadOptions): Promise<LoadedModel>;
+  /** Spreads unpinned requests over serving versions; every version named must be serving. */
+  setTraffic(name: string, traffic: TrafficSplit): void;
   /**
-   * Loads the newest version of a model. When another version already serves, the new one loads
-   * beside it, takes the traffic, and the old one drains its queue before it is released.
+   * Stops taking requests for one version (or every version), lets queued and running ones
+   * finish, and releases it. A version that still has traffic cannot be unloaded alone.
    */
-  load(name: string): Promise<LoadedModel>;
-  /** Stops taking requests for the model, lets queued and running ones finish, releases it. */
-  unload(name: string): Promise<void>;
-  /** The serving model, or NOT_FOUND (unknown name or version) / UNAVAILABLE (not ready). */
-  resolve(name: string, version?: string): LoadedModel;
+  unload(name: string, version?: string): Promise<void>;
+  /**
+   * The version a request goes to: the pinned `version`, else by the traffic split (the same
+   * `stickyKey` always lands on the same version), else the newest serving version.
+   * NOT_FOUND for an unknown model or version, UNAVAILABLE when none serves.
+   */
+  resolve(name: string, version?: string, stickyKey?: string): LoadedModel;
+  /** Every serving version of a model, newest first. */
+  versions(name: string): LoadedModel[];
   close(): Promise<void>;
 }
 
@@ -54,9 +71,18 @@ interface ServingModel extends LoadedModel {
   close(): Promise<void>;
 }
 
+/** What the repository knows of one model: its serving versions and how traffic spreads. */
+interface ModelSlot {
+  loading: number;
+  readonly serving: Map<string, ServingModel>;
+  traffic: TrafficSplit | null;
+  reason: string;
+}
+
 type Payload = { readonly inputs: readonly HostTensor[] };
 
 const MODEL_FILE = 'model.onnx';
+const byNewest = (a: string, b: string) => Number(b) - Number(a);
 
 export interface ModelRepositoryOptions {
   /** Called after every model execution, e.g. to feed Prometheus metrics. */
@@ -64,96 +90,193 @@ export interface ModelRepositoryOptions {
 }
 
 export function createModelRepository(root: string, options: ModelRepositoryOptions = {}): ModelRepository {
-  const states = new Map<string, ModelState & { version?: string }>();
+  const slots = new Map<string, ModelSlot>();
 
-  async function newestVersion(name: string): Promise<string> {
+  async function versionsOnDisk(name: string): Promise<string[]> {
     const dir = path.join(root, name);
-    let entries: string[];
-    try {
-      entries = await readdir(dir);
-    } catch {
+    const entries = await readdir(dir).catch(() => {
       throw new DomainError(ErrorCode.NOT_FOUND, `No model '${name}' in the repository`);
+    });
+    const versions: string[] = [];
+    for (const version of entries.filter((e) => /^\d+$/.test(e)).sort(byNewest)) {
+      if ((await stat(path.join(dir, version, MODEL_FILE)).catch(() => null))?.isFile())
+        versions.push(version);
     }
-    const versions = entries.filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a));
-    for (const version of versions) {
-      if ((await stat(path.join(dir, version, MODEL_FILE)).catch(() => null))?.isFile()) return version;
-    }
-    throw new DomainError(ErrorCode.NOT_FOUND, `Model '${name}' has no version directory with ${MODEL_FILE}`);
+    return versions;
   }
 
-  return {
+  async function versionToLoad(name: string, wanted: string | undefined): Promise<string> {
+    const versions = await versionsOnDisk(name);
+    if (wanted === undefined) {
+      if (versions[0] === undefined)
+        throw new DomainError(
+          ErrorCode.NOT_FOUND,
+          `Model '${name}' has no version directory with ${MODEL_FILE}`,
+        );
+      return versions[0];
+    }
+    if (!versions.includes(wanted))
+      throw new DomainError(
+        ErrorCode.NOT_FOUND,
+        `Model '${name}' has no version '${wanted}' in the repository`,
+      );
+    return wanted;
+  }
+
+  function slotFor(name: string): ModelSlot {
+    let slot = slots.get(name);
+    if (!slot) {
+      slot = { loading: 0, serving: new Map(), traffic: null, reason: 'not loaded' };
+      slots.set(name, slot);
+    }
+    return slot;
+  }
+
+  function checkTraffic(
+    name: string,
+    serving: ReadonlyMap<string, ServingModel>,
+    traffic: TrafficSplit,
+  ): void {
+    const missing = [...traffic.keys()].filter((v) => (traffic.get(v) ?? 0) > 0 && !serving.has(v));
+    if (missing.length > 0) {
+      throw new DomainError(
+        ErrorCode.BAD_USER_INPUT,
+        `traffic names versions of '${name}' that are not serving: ${missing.join(', ')}`,
+        {
+          field: 'traffic',
+        },
+      );
+    }
+  }
+
+  const repository: ModelRepository = {
     root,
     async index() {
       const names = new Set(await readdir(root).catch(() => [] as string[]));
-      for (const name of states.keys()) names.add(name);
+      for (const name of slots.keys()) names.add(name);
       const entries: ModelIndexEntry[] = [];
       for (const name of [...names].sort()) {
-        const state = states.get(name);
-        const version =
-          state?.phase === 'READY' ? state.model.version : await newestVersion(name).catch(() => '');
-        if (!state && !version) continue;
+        const slot = slots.get(name);
+        if (slot && slot.serving.size > 0) {
+          for (const version of [...slot.serving.keys()].sort(byNewest))
+            entries.push({ name, version, state: 'READY', reason: '' });
+          continue;
+        }
+        const newest = (await versionsOnDisk(name).catch(() => []))[0];
+        if (!slot && newest === undefined) continue;
         entries.push({
           name,
-          version,
-          state: state?.phase ?? 'UNAVAILABLE',
-          reason: state?.phase === 'UNAVAILABLE' ? state.reason : state ? '' : 'not loaded',
+          version: newest ?? '',
+          state: slot?.loading ? 'LOADING' : 'UNAVAILABLE',
+          reason: slot?.loading ? '' : (slot?.reason ?? 'not loaded'),
         });
       }
       return entries;
     },
 
-    async load(name) {
-      const previous = states.get(name);
-      if (previous?.phase === 'LOADING')
-        throw new DomainError(ErrorCode.CONFLICT, `Model '${name}' is already loading`);
-      if (previous?.phase !== 'READY') states.set(name, { phase: 'LOADING' });
+    async load(name, { version, traffic } = {}) {
+      const slot = slotFor(name);
+      slot.loading++;
       let model: ServingModel;
       try {
-        model = await loadVersion(root, name, await newestVersion(name), options);
+        model = await loadVersion(root, name, await versionToLoad(name, version), options);
       } catch (error) {
-        if (previous?.phase !== 'READY')
-          states.set(name, { phase: 'UNAVAILABLE', reason: (error as Error).message });
+        if (slot.serving.size === 0) slot.reason = (error as Error).message;
         throw error;
+      } finally {
+        slot.loading--;
       }
-      states.set(name, { phase: 'READY', model });
-      if (previous?.phase === 'READY') await previous.model.close();
+      const replaced = slot.serving.get(model.version);
+      const retired = version === undefined ? [...slot.serving.values()].filter((m) => m !== replaced) : [];
+      const next = new Map(slot.serving);
+      next.set(model.version, model);
+      for (const old of retired) next.delete(old.version);
+      if (traffic) {
+        try {
+          checkTraffic(name, next, traffic);
+        } catch (error) {
+          await model.close(); // refused as a whole: what served before serves on
+          throw error;
+        }
+      }
+      slot.serving.clear();
+      for (const [v, m] of next) slot.serving.set(v, m);
+      slot.traffic = traffic ?? (version === undefined ? null : slot.traffic);
+      // Requests already queued on the old instances finish there; new ones go to the new version.
+      await Promise.all([...retired, replaced].flatMap((m) => (m ? [m.close()] : [])));
       return model;
     },
 
-    async unload(name) {
-      const state = states.get(name);
-      if (state?.phase !== 'READY')
+    setTraffic(name, traffic) {
+      const slot = slots.get(name);
+      if (!slot || slot.serving.size === 0)
         throw new DomainError(ErrorCode.NOT_FOUND, `Model '${name}' is not loaded`);
-      states.set(name, { phase: 'UNLOADING' });
-      await state.model.close();
-      states.set(name, { phase: 'UNAVAILABLE', reason: 'unloaded' });
+      checkTraffic(name, slot.serving, traffic);
+      slot.traffic = traffic;
     },
 
-    resolve(name, version) {
-      const state = states.get(name);
-      if (!state) throw new DomainError(ErrorCode.NOT_FOUND, `No model '${name}'`);
-      if (state.phase !== 'READY') {
-        const reason = state.phase === 'UNAVAILABLE' ? `: ${state.reason}` : '';
+    async unload(name, version) {
+      const slot = slots.get(name);
+      if (!slot || slot.serving.size === 0)
+        throw new DomainError(ErrorCode.NOT_FOUND, `Model '${name}' is not loaded`);
+      if (version === undefined) {
+        const all = [...slot.serving.values()];
+        slot.serving.clear();
+        slot.traffic = null;
+        slot.reason = 'unloaded';
+        await Promise.all(all.map((m) => m.close()));
+        return;
+      }
+      const model = slot.serving.get(version);
+      if (!model)
+        throw new DomainError(ErrorCode.NOT_FOUND, `Model '${name}' has no version '${version}' serving`);
+      if ((slot.traffic?.get(version) ?? 0) > 0) {
         throw new DomainError(
-          ErrorCode.UNAVAILABLE,
-          `Model '${name}' is ${state.phase.toLowerCase()}${reason}`,
+          ErrorCode.CONFLICT,
+          `Version ${version} of '${name}' still has ${slot.traffic?.get(version)}% of traffic; move it first`,
         );
       }
-      if (version && version !== state.model.version) {
-        throw new DomainError(
-          ErrorCode.NOT_FOUND,
-          `Model '${name}' has no version '${version}' serving (serving ${state.model.version})`,
-        );
+      slot.serving.delete(version);
+      if (slot.serving.size === 0) slot.reason = 'unloaded';
+      await model.close();
+    },
+
+    resolve(name, version, stickyKey) {
+      const slot = slots.get(name);
+      if (!slot) throw new DomainError(ErrorCode.NOT_FOUND, `No model '${name}'`);
+      if (slot.serving.size === 0) {
+        const why = slot.loading > 0 ? 'loading' : slot.reason;
+        throw new DomainError(ErrorCode.UNAVAILABLE, `Model '${name}' is not serving: ${why}`);
       }
-      return state.model;
+      if (version) {
+        const pinned = slot.serving.get(version);
+        if (!pinned) {
+          const serving = [...slot.serving.keys()].sort(byNewest).join(', ');
+          throw new DomainError(
+            ErrorCode.NOT_FOUND,
+            `Model '${name}' has no version '${version}' serving (serving ${serving})`,
+          );
+        }
+        return pinned;
+      }
+      const chosen = slot.traffic
+        ? pickVersion(slot.traffic, stickyKey)
+        : [...slot.serving.keys()].sort(byNewest)[0]!;
+      return slot.serving.get(chosen)!;
+    },
+
+    versions(name) {
+      const slot = slots.get(name);
+      return slot ? [...slot.serving.keys()].sort(byNewest).map((v) => slot.serving.get(v)!) : [];
     },
 
     async close() {
-      const ready = [...states.values()].flatMap((s) => (s.phase === 'READY' ? [s.model] : []));
-      states.clear();
-      await Promise.all(ready.map((m) => m.close()));
+      const all = [...slots.values()].flatMap((s) => [...s.serving.values()]);
+      slots.clear();
+      await Promise.all(all.map((m) => m.close()));
     },
   };
+  return repository;
 }
 
 async function loadVersion(
