@@ -11,7 +11,9 @@ module.exports = {
   moduleNameMapper: {
     '^@mlops/schema$': '<rootDir>/schema/src/index.ts',
     '^@mlops/runtime$': '<rootDir>/runtime/src/index.ts',
+    '^@mlops/runtime/database$': '<rootDir>/runtime/src/database/index.ts',
     '^@mlops/experiments$': '<rootDir>/subgraphs/experiments/src/index.ts',
+    '^@mlops/models$': '<rootDir>/subgraphs/models/src/index.ts',
     '^@mlops/gateway$': '<rootDir>/gateway/src/index.ts',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { printSubgraphSdl as printExperimentsSdl } from '@mlops/experiments';
+import { printSubgraphSdl as printModelsSdl } from '@mlops/models';
 import { SUBGRAPHS, composeSupergraph, defaultSubgraphUrl } from '@mlops/schema';
 
 /** Every subgraph's SDL printer, by the name it is composed under. */
 const PRINTERS: Readonly<Record<string, () => Promise<string>>> = {
   experiments: printExperimentsSdl,
+  models: printModelsSdl,
 };
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');

@@ -15,6 +15,17 @@ export interface RequestContextBase {
   readonly headers: http.IncomingHttpHeaders;
 }
 
+/**
+ * A handler for one extra path beside GraphQL. It owns the request (its body stream) and answers
+ * the response itself, including the method check; when it throws, the server answers 500 (or
+ * destroys the connection when the headers have already gone out).
+ */
+export type RouteHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  context: RequestContextBase,
+) => Promise<void>;
+
 export interface ServiceHttpServerOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
   logger: Logger;
@@ -26,6 +37,12 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
   path?: string;
   /** Largest accepted request body in bytes; default 1 MiB. Larger bodies answer 413. */
   maxBodyBytes?: number;
+  /**
+   * Extra handlers by exact pathname, e.g. `{ '/artifacts': upload }`; default none. `/health`,
+   * `/ready` and the GraphQL `path` take precedence. `maxBodyBytes` does not apply: a route reads
+   * (and limits) its own body.
+   */
+  routes?: Readonly<Record<string, RouteHandler>>;
 }
 
 export interface ServiceHttpServer {
@@ -51,7 +68,14 @@ class HttpError extends Error {
 export function createServiceHttpServer<TContext extends BaseContext>(
   options: ServiceHttpServerOptions<TContext>,
 ): ServiceHttpServer {
-  const { apollo, logger, readinessChecks = [], path = '/graphql', maxBodyBytes = 1024 * 1024 } = options;
+  const {
+    apollo,
+    logger,
+    readinessChecks = [],
+    path = '/graphql',
+    maxBodyBytes = 1024 * 1024, // 1 MiB
+    routes = {},
+  } = options;
 
   const server = http.createServer((req, res) => {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID();
@@ -90,6 +114,12 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     if (url.pathname === '/ready') {
       const report = await runReadinessChecks(readinessChecks);
       sendJson(res, report.ready ? 200 : 503, report);
+      return;
+    }
+    const route =
+      url.pathname !== path && Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    if (route) {
+      await route(req, res, { requestId, headers: req.headers });
       return;
     }
     if (url.pathname !== path) {
@@ -176,7 +206,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return v && /^[\w.:-]{1,128}$/.test(v) ? v : undefined;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+/** Answers a JSON body with its length; for route handlers too. */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',

@@ -5,8 +5,27 @@ export type { Logger, LoggerOptions } from './logger';
 export { runReadinessChecks } from './readiness';
 export type { ReadinessCheck, ReadinessReport } from './readiness';
 export { createRedisClient, redisReadinessCheck } from './redis';
-export { createServiceHttpServer } from './http-server';
-export type { ServiceHttpServer, ServiceHttpServerOptions, RequestContextBase } from './http-server';
+export { createServiceHttpServer, sendJson } from './http-server';
+export type {
+  ServiceHttpServer,
+  ServiceHttpServerOptions,
+  RequestContextBase,
+  RouteHandler,
+} from './http-server';
 export { codedError, createErrorFormatter } from './graphql-errors';
 export { stopOnSignals } from './shutdown';
 export { DomainError } from './domain-error';
+export { encodeCursor, decodeCursor, queryFingerprint } from './keyset-cursor';
+export type { KeysetPosition } from './keyset-cursor';
+export {
+  badInput,
+  validateKey,
+  validateLength,
+  validateName,
+  validatePageSize,
+  validateTags,
+  DEFAULT_PAGE_SIZE,
+  MAX_KEY_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_TAG_VALUE_LENGTH,
+} from './validation';

@@ -6,7 +6,10 @@ export interface SubgraphDescriptor {
 }
 
 /** Every subgraph composed into the supergraph, in composition order. */
-export const SUBGRAPHS: readonly SubgraphDescriptor[] = [{ name: 'experiments', defaultPort: 4001 }];
+export const SUBGRAPHS: readonly SubgraphDescriptor[] = [
+  { name: 'experiments', defaultPort: 4001 },
+  { name: 'models', defaultPort: 4002 },
+];
 
 /** The gateway's fixed local port. */
 export const GATEWAY_DEFAULT_PORT = 4000;

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { createEnvReader } from '@mlops/runtime';
+import type { DatabaseConfig } from '@mlops/runtime/database';
 import { SUBGRAPHS } from '@mlops/schema';
 
-export type DatabaseConfig =
-  { readonly kind: 'postgresql'; readonly url: string } | { readonly kind: 'sqlite'; readonly file: string };
+export type { DatabaseConfig };
 
 export interface ExperimentsConfig {
   /** `PORT`; default 4001. */

@@ -1,12 +1,13 @@
 import { createLogger } from '@mlops/runtime';
+import { migrateToLatest } from '@mlops/runtime/database';
 import { readExperimentsConfig } from './config';
-import { createOrm, migrateToLatest } from './store/orm';
+import { createExperimentsOrm } from './store/orm';
 
 /** `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false. */
 async function main(): Promise<void> {
   const config = readExperimentsConfig();
   const logger = createLogger({ service: 'experiments-migrate', level: config.logLevel });
-  const orm = await createOrm(config.database, (message) => logger.debug(message));
+  const orm = await createExperimentsOrm(config.database, (message) => logger.debug(message));
   try {
     const applied = await migrateToLatest(orm);
     logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema is up to date');

@@ -8,14 +8,19 @@ import {
   redactUrl,
   redisReadinessCheck,
 } from '@mlops/runtime';
+import {
+  assertNoPendingMigrations,
+  createDatabase,
+  migrateToLatest,
+  systemClock,
+} from '@mlops/runtime/database';
 import type { Logger, ReadinessCheck } from '@mlops/runtime';
+import type { Clock } from '@mlops/runtime/database';
 import type { ExperimentsConfig } from './config';
 import type { ExperimentsContext } from './graphql/context';
 import { createLoaders } from './graphql/context';
 import { buildExperimentsSchema } from './graphql/schema';
-import type { Clock } from './store/database';
-import { createDatabase, systemClock } from './store/database';
-import { createOrm, migrateToLatest } from './store/orm';
+import { createExperimentsOrm } from './store/orm';
 import type { ExperimentsOrm } from './store/orm';
 
 export interface ExperimentsServiceOptions {
@@ -42,7 +47,7 @@ export async function startExperimentsService(
 ): Promise<ExperimentsService> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ service: 'experiments', level: config.logLevel });
-  const orm = await createOrm(config.database, (message) => logger.debug(message));
+  const orm = await createExperimentsOrm(config.database, (message) => logger.debug(message));
   let redis: Redis | undefined;
   try {
     if (config.migrateOnStart) {
@@ -55,11 +60,7 @@ export async function startExperimentsService(
       {
         // With MIGRATE_ON_START=false a pod must not take traffic before `npm run migrate` has run.
         name: 'migrations',
-        async check() {
-          const pending = await orm.getMigrator().getPendingMigrations();
-          if (pending.length > 0)
-            throw new Error(`pending migrations: ${pending.map((m) => m.name).join(', ')}`);
-        },
+        check: () => assertNoPendingMigrations(orm),
       },
     ];
     if (config.redisUrl) {

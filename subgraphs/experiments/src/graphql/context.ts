@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { RequestContextBase } from '@mlops/runtime';
-import type { Database } from '../store/database';
+import type { Database } from '@mlops/runtime/database';
 import { experimentTags, findExperiments } from '../store/experiments';
 import type {
   DatasetInputRecord,

@@ -1,13 +1,6 @@
 import type { Comparison, FilterExpression, OrderTerm, SearchEntity } from './filter-ast';
-import type { KeysetPosition } from '../store/cursor';
-
-export type SqlDialect = 'postgresql' | 'sqlite';
-
-/** SQL text with `?` placeholders and the values bound to them, in order. Values are never spliced. */
-export interface SqlFragment {
-  readonly sql: string;
-  readonly bindings: readonly unknown[];
-}
+import type { KeysetPosition } from '@mlops/runtime';
+import type { SqlDialect, SqlFragment } from '@mlops/runtime/database';
 
 const fragment = (sql: string, bindings: readonly unknown[] = []): SqlFragment => ({ sql, bindings });
 

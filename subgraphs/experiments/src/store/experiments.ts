@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@mlops/schema';
-import { DomainError } from '@mlops/runtime';
-import type { LifecycleStage } from '../entities';
-import type { Database } from './database';
-import { query } from './database';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
 import {
-  MAX_EXPERIMENT_NAME_LENGTH,
-  MAX_TAG_VALUE_LENGTH,
-  badInput,
-  validateKey,
-  validateLength,
+  DomainError,
+  decodeCursor,
+  encodeCursor,
+  queryFingerprint,
   validateName,
   validatePageSize,
-} from './limits';
+  validateTags,
+} from '@mlops/runtime';
+import { query, groupBy } from '@mlops/runtime/database';
+import type { Database } from '@mlops/runtime/database';
+import type { LifecycleStage } from '../entities';
+import { MAX_EXPERIMENT_NAME_LENGTH } from './limits';
 import type { ExperimentRecord, KeyValue } from './records';
 import { toExperimentRecord } from './records';
 
@@ -31,17 +30,6 @@ export function stagesFor(view: LifecycleView): LifecycleStage[] {
       const _exhaustive: never = view;
       throw new Error(`Unknown view ${String(_exhaustive)}`);
     }
-  }
-}
-
-/** Validates a list of tags: keys, value lengths and no key twice. */
-export function validateTags(field: string, tags: readonly KeyValue[]): void {
-  const seen = new Set<string>();
-  for (const tag of tags) {
-    validateKey(`${field}.key`, tag.key);
-    validateLength(`${field}.value`, tag.value, MAX_TAG_VALUE_LENGTH);
-    if (seen.has(tag.key)) throw badInput(field, `Tag '${tag.key}' appears twice`);
-    seen.add(tag.key);
   }
 }
 
@@ -203,19 +191,4 @@ export async function experimentTags(db: Database, ids: readonly string[]): Prom
     bindings: ids,
   });
   return groupBy(rows, 'experiment_id', (r) => ({ key: String(r.key), value: String(r.value) }));
-}
-
-export function groupBy<T>(
-  rows: readonly Record<string, unknown>[],
-  column: string,
-  map: (row: Record<string, unknown>) => T,
-): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const id = String(row[column]);
-    const list = groups.get(id);
-    if (list) list.push(map(row));
-    else groups.set(id, [map(row)]);
-  }
-  return groups;
 }

@@ -1,18 +1,9 @@
 import { ErrorCode } from '@mlops/schema';
-import { DomainError } from '@mlops/runtime';
+import { DomainError, badInput, validateKey, validateLength, validateTags } from '@mlops/runtime';
+import { query } from '@mlops/runtime/database';
+import type { Database, SqlDialect } from '@mlops/runtime/database';
 import type { Knex } from '@mikro-orm/knex';
-import type { SqlDialect } from '../search/search-sql';
-import type { Database } from './database';
-import { query } from './database';
-import { validateTags } from './experiments';
-import {
-  BATCH_LIMITS,
-  MAX_PARAM_VALUE_LENGTH,
-  badInput,
-  validateEpochMs,
-  validateKey,
-  validateLength,
-} from './limits';
+import { BATCH_LIMITS, MAX_PARAM_VALUE_LENGTH, validateEpochMs } from './limits';
 import type { DatasetInputRecord, KeyValue, MetricPoint, RunRecord } from './records';
 import { toRunRecord } from './records';
 import { getActiveRun, getRun } from './runs';

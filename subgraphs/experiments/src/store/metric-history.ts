@@ -1,8 +1,9 @@
-import type { Database } from './database';
-import { query } from './database';
-import { MAX_HISTORY_POINTS, badInput } from './limits';
+import { badInput } from '@mlops/runtime';
+import { query, toNumber } from '@mlops/runtime/database';
+import type { Database } from '@mlops/runtime/database';
+import { MAX_HISTORY_POINTS } from './limits';
 import type { MetricPoint } from './records';
-import { toMetricPoint, toNumber } from './records';
+import { toMetricPoint } from './records';
 import { getRun } from './runs';
 
 export const DEFAULT_HISTORY_POINTS = 1000;

@@ -1,3 +1,4 @@
+import { toNumber } from '@mlops/runtime/database';
 import type { LifecycleStage, RunStatus } from '../entities';
 
 /** Rows as the store returns them: camelCase, times in epoch milliseconds. */
@@ -42,11 +43,6 @@ export interface DatasetInputRecord {
 }
 
 type Row = Record<string, unknown>;
-
-/** PostgreSQL returns BIGINT as a string; epoch milliseconds and steps fit a double exactly. */
-export function toNumber(value: unknown): number {
-  return typeof value === 'number' ? value : Number(value);
-}
 
 function toNullableNumber(value: unknown): number | null {
   return value === null || value === undefined ? null : toNumber(value);

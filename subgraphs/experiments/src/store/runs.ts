@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '@mlops/schema';
-import { DomainError } from '@mlops/runtime';
+import { DomainError, badInput, validateName, validateTags } from '@mlops/runtime';
+import { groupBy } from '@mlops/runtime/database';
+import type { Database } from '@mlops/runtime/database';
 import type { Knex } from '@mikro-orm/knex';
 import type { LifecycleStage, RunStatus } from '../entities';
-import type { Database } from './database';
-import { getExperiment, groupBy, validateTags } from './experiments';
-import { MAX_NAME_LENGTH, badInput, validateEpochMs, validateName } from './limits';
+import { getExperiment } from './experiments';
+import { MAX_NAME_LENGTH, validateEpochMs } from './limits';
 import type { DatasetInputRecord, KeyValue, MetricPoint, RunRecord } from './records';
 import { toMetricPoint, toRunRecord } from './records';
 

@@ -1,5 +1,15 @@
 import { ErrorCode } from '@mlops/schema';
-import { DomainError } from '@mlops/runtime';
+import {
+  DomainError,
+  badInput,
+  decodeCursor,
+  encodeCursor,
+  queryFingerprint,
+  validatePageSize,
+} from '@mlops/runtime';
+import { query, toNumber } from '@mlops/runtime/database';
+import type { KeysetPosition } from '@mlops/runtime';
+import type { Database, SqlFragment } from '@mlops/runtime/database';
 import type { OrderTerm } from '../search/filter-ast';
 import { SearchSyntaxError } from '../search/filter-ast';
 import { parseFilter, parseOrderBy } from '../search/filter-parser';
@@ -11,16 +21,11 @@ import {
   resolveSortKeys,
   sortJoin,
 } from '../search/search-sql';
-import type { KeyedSource, SortKey, SqlFragment } from '../search/search-sql';
-import type { Database } from './database';
-import { query } from './database';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor';
-import type { KeysetPosition } from './cursor';
+import type { KeyedSource, SortKey } from '../search/search-sql';
 import type { LifecycleView } from './experiments';
 import { findExperiments, stagesFor } from './experiments';
-import { badInput, validatePageSize } from './limits';
 import type { RunRecord } from './records';
-import { toNumber, toRunRecord } from './records';
+import { toRunRecord } from './records';
 
 export interface SearchRunsInput {
   readonly experimentIds: readonly string[];

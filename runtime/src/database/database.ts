@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Knex } from '@mikro-orm/knex';
-import type { SqlDialect, SqlFragment } from '../search/search-sql';
-import type { ExperimentsOrm } from './orm';
+import type { SqlOrm } from './orm';
+import type { SqlDialect, SqlFragment } from './sql';
 
 /** Wall-clock source; tests substitute their own. */
 export interface Clock {
@@ -10,7 +10,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** What the store functions need: a knex handle (or transaction), the SQL dialect and a clock. */
+/** What store functions need: a knex handle (or transaction), the SQL dialect and a clock. */
 export interface Database {
   readonly knex: Knex;
   readonly dialect: SqlDialect;
@@ -19,19 +19,18 @@ export interface Database {
   isUniqueViolation(error: unknown): boolean;
 }
 
-export function createDatabase(
-  orm: ExperimentsOrm,
-  dialect: SqlDialect,
-  clock: Clock = systemClock,
-): Database {
+export function createDatabase(orm: SqlOrm, dialect: SqlDialect, clock: Clock = systemClock): Database {
   const driver = orm.em.getDriver();
   return {
     knex: orm.em.getConnection().getKnex(),
     dialect,
     clock,
     isUniqueViolation(error) {
-      if (!(error instanceof Error)) return false;
-      return driver.convertException(error) instanceof UniqueConstraintViolationException;
+      // Not `instanceof Error`: better-sqlite3's native binding keeps the error class of the first
+      // realm that loaded it, so in a second jest module registry (or vm context) its errors come
+      // from another realm. The converter reads only `code` and `message`.
+      if (typeof error !== 'object' || error === null || !('message' in error)) return false;
+      return driver.convertException(error as Error) instanceof UniqueConstraintViolationException;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { badInput } from './limits';
+import { badInput } from './validation';
 
 /** A keyset position: the order-by values of the last row of a page and its id. */
 export interface KeysetPosition {
@@ -21,6 +21,7 @@ export function encodeCursor(position: KeysetPosition, fingerprint: string): str
   );
 }
 
+/** The position of a cursor `encodeCursor` made for the same query; BAD_USER_INPUT (field `after`) otherwise. */
 export function decodeCursor(cursor: string, fingerprint: string, valueCount: number): KeysetPosition {
   let parsed: unknown;
   try {

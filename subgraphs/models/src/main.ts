@@ -1,0 +1,17 @@
+import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { readModelsConfig } from './config';
+import { startModelsService } from './service';
+
+async function main(): Promise<void> {
+  const config = readModelsConfig();
+  const logger = createLogger({ service: 'models', level: config.logLevel });
+  const service = await startModelsService({ config, logger });
+  stopOnSignals(logger, () => service.close());
+}
+
+main().catch((error: unknown) => {
+  const logger = createLogger({ service: 'models' });
+  if (error instanceof ConfigError) logger.fatal({ problems: error.problems }, error.message);
+  else logger.fatal({ err: error }, 'models subgraph failed to start');
+  process.exit(1);
+});

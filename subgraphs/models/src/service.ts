@@ -1,0 +1,117 @@
+import { ApolloServer } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import {
+  createErrorFormatter,
+  createLogger,
+  createRedisClient,
+  createServiceHttpServer,
+  redactUrl,
+  redisReadinessCheck,
+} from '@mlops/runtime';
+import {
+  assertNoPendingMigrations,
+  createDatabase,
+  migrateToLatest,
+  systemClock,
+} from '@mlops/runtime/database';
+import type { Logger, ReadinessCheck } from '@mlops/runtime';
+import type { Clock } from '@mlops/runtime/database';
+import type { ArtifactStore } from './artifacts/artifact-store';
+import { createLocalArtifactStore } from './artifacts/local-artifact-store';
+import { createArtifactUploadRoute } from './artifacts/upload-route';
+import type { ModelsConfig } from './config';
+import type { ModelsContext } from './graphql/context';
+import { createLoaders } from './graphql/context';
+import { buildModelsSchema } from './graphql/schema';
+import { createModelsOrm } from './store/orm';
+import type { ModelsOrm } from './store/orm';
+
+export interface ModelsServiceOptions {
+  readonly config: ModelsConfig;
+  /** Default: JSON logs on stdout at `config.logLevel`. */
+  readonly logger?: Logger;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Default: files under `config.artifactDir`. */
+  readonly artifacts?: ArtifactStore;
+}
+
+export interface ModelsService {
+  /** The GraphQL endpoint; `POST /artifacts` uploads beside it. */
+  readonly url: string;
+  readonly port: number;
+  readonly orm: ModelsOrm;
+  readonly artifacts: ArtifactStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, applies pending migrations when configured to, and serves the subgraph over
+ * HTTP with `/health`, `/ready` and `POST /artifacts`. Fails (closing what it opened) if any step fails.
+ */
+export async function startModelsService(options: ModelsServiceOptions): Promise<ModelsService> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ service: 'models', level: config.logLevel });
+  const artifacts = options.artifacts ?? createLocalArtifactStore(config.artifactDir);
+  const orm = await createModelsOrm(config.database, (message) => logger.debug(message));
+  let redis: Redis | undefined;
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrateToLatest(orm);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    const db = createDatabase(orm, config.database.kind, options.clock ?? systemClock);
+    const registry = { artifacts, maxArtifactBytes: config.maxArtifactBytes };
+    const readinessChecks: ReadinessCheck[] = [
+      { name: 'database', check: async () => void (await db.knex.raw('SELECT 1')) },
+      // With MIGRATE_ON_START=false a pod must not take traffic before `npm run migrate` has run.
+      { name: 'migrations', check: () => assertNoPendingMigrations(orm) },
+    ];
+    if (config.redisUrl) {
+      redis = createRedisClient(config.redisUrl);
+      redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
+      readinessChecks.push(redisReadinessCheck(redis));
+    }
+    const apollo = new ApolloServer<ModelsContext>({
+      schema: await buildModelsSchema(),
+      formatError: createErrorFormatter(config.production),
+      introspection: !config.production,
+      includeStacktraceInErrorResponses: !config.production,
+      logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    });
+    await apollo.start();
+    const http = createServiceHttpServer<ModelsContext>({
+      apollo,
+      logger,
+      readinessChecks,
+      context: async (base) => ({ ...base, db, registry, loaders: createLoaders(db) }),
+      routes: { '/artifacts': createArtifactUploadRoute({ artifacts, maxBytes: config.maxArtifactBytes }) },
+    });
+    const { url, port } = await http.listen(config.port, config.host);
+    logger.info(
+      {
+        url,
+        database:
+          config.database.kind === 'postgresql' ? redactUrl(config.database.url) : config.database.file,
+        artifactDir: config.artifactDir,
+      },
+      'models subgraph ready',
+    );
+    return {
+      url,
+      port,
+      orm,
+      artifacts,
+      async close() {
+        await http.close();
+        await apollo.stop();
+        redis?.disconnect();
+        await orm.close();
+      },
+    };
+  } catch (error) {
+    redis?.disconnect();
+    await orm.close();
+    throw error;
+  }
+}
