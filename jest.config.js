@@ -14,6 +14,8 @@ module.exports = {
     '^@mlops/runtime/database$': '<rootDir>/runtime/src/database/index.ts',
     '^@mlops/experiments$': '<rootDir>/subgraphs/experiments/src/index.ts',
     '^@mlops/models$': '<rootDir>/subgraphs/models/src/index.ts',
+    '^@mlops/deployments$': '<rootDir>/subgraphs/deployments/src/index.ts',
+    '^@mlops/inference-sidecar$': '<rootDir>/inference-sidecar/src/index.ts',
     '^@mlops/gateway$': '<rootDir>/gateway/src/index.ts',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',

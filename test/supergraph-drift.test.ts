@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { printSubgraphSdl as printDeploymentsSdl } from '@mlops/deployments';
 import { printSubgraphSdl as printExperimentsSdl } from '@mlops/experiments';
 import { printSubgraphSdl as printModelsSdl } from '@mlops/models';
 import { SUBGRAPHS, composeSupergraph, defaultSubgraphUrl } from '@mlops/schema';
@@ -8,6 +9,7 @@ import { SUBGRAPHS, composeSupergraph, defaultSubgraphUrl } from '@mlops/schema'
 const PRINTERS: Readonly<Record<string, () => Promise<string>>> = {
   experiments: printExperimentsSdl,
   models: printModelsSdl,
+  deployments: printDeploymentsSdl,
 };
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');

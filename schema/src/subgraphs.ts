@@ -9,6 +9,7 @@ export interface SubgraphDescriptor {
 export const SUBGRAPHS: readonly SubgraphDescriptor[] = [
   { name: 'experiments', defaultPort: 4001 },
   { name: 'models', defaultPort: 4002 },
+  { name: 'deployments', defaultPort: 4003 },
 ];
 
 /** The gateway's fixed local port. */

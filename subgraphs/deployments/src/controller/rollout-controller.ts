@@ -1,0 +1,146 @@
+import type { Logger } from '@mlops/runtime';
+import type { Database } from '@mlops/runtime/database';
+import { trafficJson } from '../domain/revision-spec';
+import type { RevisionState } from '../domain/revision-state';
+import { transition } from '../domain/revision-state';
+import type { SidecarConnector } from '../sidecar/sidecar-client';
+import { recordState, servingRevision } from '../store/deployments';
+import { endpointHealth, endpointsOfPool } from '../store/pools';
+import type { EndpointRecord, RevisionRecord } from '../store/records';
+
+export interface RolloutControllerOptions {
+  readonly db: Database;
+  readonly sidecars: SidecarConnector;
+  readonly logger: Logger;
+  /** How long one rollout may take on every endpoint before it is FAILED. */
+  readonly rolloutTimeoutMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Between two `ModelReady` calls while a version loads; default 50 ms. */
+  readonly readyPollMs?: number;
+}
+
+export interface RolloutController {
+  /**
+   * Drives a PENDING revision to ACTIVE (`mode: 'rollout'`) or ROLLED_BACK (`mode: 'rollback'`), or
+   * to FAILED with the reason, and resolves with the final state. Never rejects for a sidecar failure.
+   */
+  apply(poolName: string, revision: RevisionRecord, mode: 'rollout' | 'rollback'): Promise<RevisionState>;
+}
+
+class RolloutFailure extends Error {}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The in-process controller. For every UP endpoint of the pool it loads each version of the revision
+ * (`RepositoryModelLoad { version }`) and polls `ModelReady` until it answers ready; only when every
+ * endpoint has every version does it send the split (`RepositoryModelLoad { traffic }`) and mark the
+ * revision serving. A load that fails or does not finish in time fails the revision before any split
+ * is sent, so the previous revision keeps serving. If sending the split fails on one endpoint, the
+ * endpoints that already took it are sent the previous revision's split again (best effort).
+ */
+export function createRolloutController(options: RolloutControllerOptions): RolloutController {
+  const { db, sidecars, logger, rolloutTimeoutMs, heartbeatTimeoutMs, readyPollMs = 50 } = options;
+
+  async function upEndpoints(poolName: string): Promise<EndpointRecord[]> {
+    const now = db.clock.now();
+    return (await endpointsOfPool(db.knex, poolName)).filter(
+      (e) => endpointHealth(e, now, heartbeatTimeoutMs).status === 'UP',
+    );
+  }
+
+  async function loadEverywhere(
+    endpoints: readonly EndpointRecord[],
+    revision: RevisionRecord,
+    deadline: number,
+  ) {
+    await Promise.all(
+      endpoints.map(async (endpoint) => {
+        const client = sidecars.client(endpoint.grpcAddress);
+        for (const { modelName, version } of revision.models) {
+          const where = `endpoint ${endpoint.grpcAddress}: ${modelName} version ${version}`;
+          try {
+            // A version already serving is left as it is: loading it again would replace its instance.
+            const serving = await client.modelReady(modelName, version, deadline).catch(() => false);
+            if (!serving) await client.loadVersion(modelName, version, deadline);
+            while (!(await client.modelReady(modelName, version, deadline))) {
+              if (Date.now() + readyPollMs > deadline)
+                throw new Error('not ready before the rollout timeout');
+              await sleep(readyPollMs);
+            }
+          } catch (error) {
+            throw new RolloutFailure(`${where}: ${(error as Error).message}`);
+          }
+        }
+      }),
+    );
+  }
+
+  async function sendSplit(endpoints: readonly EndpointRecord[], revision: RevisionRecord, deadline: number) {
+    const modelName = revision.models[0]!.modelName;
+    const split = trafficJson(revision.models);
+    const done: EndpointRecord[] = [];
+    const results = await Promise.allSettled(
+      endpoints.map(async (endpoint) => {
+        await sidecars.client(endpoint.grpcAddress).setTraffic(modelName, split, deadline);
+        done.push(endpoint);
+      }),
+    );
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed === -1) return;
+    const previous = await servingRevision(db.knex, revision.deploymentName);
+    if (previous && previous.models[0]?.modelName === modelName) {
+      const restore = trafficJson(previous.models);
+      await Promise.allSettled(
+        done.map((e) => sidecars.client(e.grpcAddress).setTraffic(modelName, restore, Date.now() + 5_000)),
+      );
+    }
+    const reason = (results[failed] as PromiseRejectedResult).reason as Error;
+    throw new RolloutFailure(`endpoint ${endpoints[failed]!.grpcAddress}: ${reason.message}`);
+  }
+
+  return {
+    async apply(poolName, revision, mode) {
+      const name = revision.deploymentName;
+      let state = transition(revision.state, { phase: mode === 'rollout' ? 'ROLLING_OUT' : 'ROLLING_BACK' });
+      await recordState(db, name, revision.number, state);
+      const deadline = Date.now() + rolloutTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      try {
+        const work = (async () => {
+          const endpoints = await upEndpoints(poolName);
+          if (endpoints.length === 0)
+            throw new RolloutFailure(`Serving pool '${poolName}' has no UP endpoint to roll out to`);
+          await loadEverywhere(endpoints, revision, deadline);
+          // Loads that finish after the timeout fired must not move traffic for a FAILED revision.
+          if (timedOut) throw new RolloutFailure('not ready before the rollout timeout');
+          await sendSplit(endpoints, revision, deadline);
+        })();
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new RolloutFailure(`Rollout did not finish within ${rolloutTimeoutMs} ms`));
+          }, rolloutTimeoutMs);
+        });
+        // A late sidecar answer after the timeout must not surface as an unhandled rejection.
+        work.catch(() => undefined);
+        await Promise.race([work, timeout]);
+        const activatedAt = db.clock.now();
+        state = transition(
+          state,
+          mode === 'rollout' ? { phase: 'ACTIVE', activatedAt } : { phase: 'ROLLED_BACK', activatedAt },
+        );
+      } catch (error) {
+        if (!(error instanceof RolloutFailure))
+          logger.error({ err: error, deployment: name }, 'rollout crashed');
+        state = transition(state, { phase: 'FAILED', reason: (error as Error).message });
+      } finally {
+        clearTimeout(timer);
+      }
+      await recordState(db, name, revision.number, state);
+      logger.info({ deployment: name, revision: revision.number, state }, 'rollout finished');
+      return state;
+    },
+  };
+}

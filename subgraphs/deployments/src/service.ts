@@ -1,0 +1,140 @@
+import { ApolloServer } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import {
+  createErrorFormatter,
+  createLogger,
+  createRedisClient,
+  createServiceHttpServer,
+  redactUrl,
+  redisReadinessCheck,
+} from '@mlops/runtime';
+import {
+  assertNoPendingMigrations,
+  createDatabase,
+  migrateToLatest,
+  systemClock,
+} from '@mlops/runtime/database';
+import type { Logger, ReadinessCheck } from '@mlops/runtime';
+import type { Clock } from '@mlops/runtime/database';
+import type { DeploymentsConfig } from './config';
+import { createEndpointProber } from './controller/endpoint-prober';
+import { createRolloutController } from './controller/rollout-controller';
+import type { DeploymentsContext } from './graphql/context';
+import { buildDeploymentsSchema } from './graphql/schema';
+import { createDeploymentOperations } from './operations';
+import { createHttpModelRegistryClient } from './registry/model-registry-client';
+import type { ModelRegistryClient } from './registry/model-registry-client';
+import { createGrpcSidecarConnector } from './sidecar/grpc-sidecar-client';
+import type { SidecarConnector } from './sidecar/sidecar-client';
+import { createDeploymentsOrm } from './store/orm';
+import type { DeploymentsOrm } from './store/orm';
+
+export interface DeploymentsServiceOptions {
+  readonly config: DeploymentsConfig;
+  /** Default: JSON logs on stdout at `config.logLevel`. */
+  readonly logger?: Logger;
+  /** Default: the system clock. Heartbeat ages and revision times read it. */
+  readonly clock?: Clock;
+  /** Default: the models subgraph at `config.modelsSubgraphUrl`, over HTTP GraphQL. */
+  readonly registry?: ModelRegistryClient;
+  /** Default: insecure gRPC channels to each sidecar address. Closed with the service. */
+  readonly sidecars?: SidecarConnector;
+}
+
+export interface DeploymentsService {
+  readonly url: string;
+  readonly port: number;
+  readonly orm: DeploymentsOrm;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, applies pending migrations when configured to, starts the endpoint prober and
+ * serves the subgraph over HTTP with `/health` and `/ready`. Fails (closing what it opened) if any step fails.
+ */
+export async function startDeploymentsService(
+  options: DeploymentsServiceOptions,
+): Promise<DeploymentsService> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ service: 'deployments', level: config.logLevel });
+  const orm = await createDeploymentsOrm(config.database, (message) => logger.debug(message));
+  const sidecars = options.sidecars ?? createGrpcSidecarConnector();
+  let redis: Redis | undefined;
+  let stopProber = () => {};
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrateToLatest(orm);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    const db = createDatabase(orm, config.database.kind, options.clock ?? systemClock);
+    const registry = options.registry ?? createHttpModelRegistryClient(config.modelsSubgraphUrl);
+    const controller = createRolloutController({
+      db,
+      sidecars,
+      logger,
+      rolloutTimeoutMs: config.rolloutTimeoutMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    });
+    const operations = createDeploymentOperations({ db, registry, controller });
+    const prober = createEndpointProber({ db, sidecars, logger, intervalMs: config.probeIntervalMs });
+    stopProber = () => prober.stop();
+    const readinessChecks: ReadinessCheck[] = [
+      { name: 'database', check: async () => void (await db.knex.raw('SELECT 1')) },
+      { name: 'migrations', check: () => assertNoPendingMigrations(orm) },
+    ];
+    if (config.redisUrl) {
+      redis = createRedisClient(config.redisUrl);
+      redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
+      readinessChecks.push(redisReadinessCheck(redis));
+    }
+    const apollo = new ApolloServer<DeploymentsContext>({
+      schema: await buildDeploymentsSchema(),
+      formatError: createErrorFormatter(config.production),
+      introspection: !config.production,
+      includeStacktraceInErrorResponses: !config.production,
+      logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    });
+    await apollo.start();
+    const http = createServiceHttpServer<DeploymentsContext>({
+      apollo,
+      logger,
+      readinessChecks,
+      context: async (base) => ({
+        ...base,
+        db,
+        operations,
+        prober,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      }),
+    });
+    const { url, port } = await http.listen(config.port, config.host);
+    logger.info(
+      {
+        url,
+        database:
+          config.database.kind === 'postgresql' ? redactUrl(config.database.url) : config.database.file,
+        modelsSubgraphUrl: config.modelsSubgraphUrl,
+      },
+      'deployments subgraph ready',
+    );
+    return {
+      url,
+      port,
+      orm,
+      async close() {
+        stopProber();
+        await http.close();
+        await apollo.stop();
+        sidecars.close();
+        redis?.disconnect();
+        await orm.close();
+      },
+    };
+  } catch (error) {
+    stopProber();
+    sidecars.close();
+    redis?.disconnect();
+    await orm.close();
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { SidecarClient, SidecarConnector } from './sidecar-client';
+
+type Callback = (error: grpc.ServiceError | null, value: Record<string, unknown>) => void;
+type UnaryMethod = (request: unknown, options: Partial<grpc.CallOptions>, callback: Callback) => void;
+type InferenceClient = grpc.Client & Record<string, UnaryMethod>;
+
+let clientConstructor: grpc.ServiceClientConstructor | undefined;
+
+/** Loads `grpc_predict_v2.proto` from the installed `@mlops/schema` on first use, never at import. */
+function inferenceClientConstructor(): grpc.ServiceClientConstructor {
+  if (clientConstructor) return clientConstructor;
+  const protoFile = path.join(
+    path.dirname(require.resolve('@mlops/schema/package.json')),
+    'proto',
+    'grpc_predict_v2.proto',
+  );
+  const definition = protoLoader.loadSync(protoFile, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const inference = grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject;
+  clientConstructor = inference.GRPCInferenceService as grpc.ServiceClientConstructor;
+  return clientConstructor;
+}
+
+function unary(client: InferenceClient, method: string, request: unknown, deadline: number) {
+  return new Promise<Record<string, unknown>>((resolve, reject) =>
+    client[method]!.call(client, request, { deadline: new Date(deadline) }, (error, value) =>
+      error ? reject(new Error(`${method}: ${error.details || error.message}`)) : resolve(value),
+    ),
+  );
+}
+
+const stringParam = (value: string) => ({ string_param: value });
+
+function adapt(client: InferenceClient): SidecarClient {
+  return {
+    async serverReady(deadline) {
+      return (await unary(client, 'ServerReady', {}, deadline)).ready === true;
+    },
+    async loadVersion(model, version, deadline) {
+      await unary(
+        client,
+        'RepositoryModelLoad',
+        { model_name: model, parameters: { version: stringParam(String(version)) } },
+        deadline,
+      );
+    },
+    async modelReady(model, version, deadline) {
+      return (
+        (await unary(client, 'ModelReady', { name: model, version: String(version) }, deadline)).ready ===
+        true
+      );
+    },
+    async setTraffic(model, trafficJson, deadline) {
+      await unary(
+        client,
+        'RepositoryModelLoad',
+        { model_name: model, parameters: { traffic: stringParam(trafficJson) } },
+        deadline,
+      );
+    },
+  };
+}
+
+/** Insecure gRPC channels to sidecars (they listen inside the pod network), one per address. */
+export function createGrpcSidecarConnector(): SidecarConnector {
+  const clients = new Map<string, { raw: grpc.Client; adapted: SidecarClient }>();
+  return {
+    client(address) {
+      let entry = clients.get(address);
+      if (!entry) {
+        const Constructor = inferenceClientConstructor();
+        const raw = new Constructor(address, grpc.credentials.createInsecure()) as unknown as InferenceClient;
+        entry = { raw, adapted: adapt(raw) };
+        clients.set(address, entry);
+      }
+      return entry.adapted;
+    },
+    close() {
+      for (const { raw } of clients.values()) raw.close();
+      clients.clear();
+    },
+  };
+}

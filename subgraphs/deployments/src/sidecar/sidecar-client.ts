@@ -1,0 +1,21 @@
+/**
+ * What the control plane asks of one inference sidecar. The gRPC adapter (`grpc-sidecar-client.ts`)
+ * speaks KServe v2 + Triton's repository extension; the controller and the prober depend only on this.
+ * Every call rejects on a transport error or a gRPC error status, with the status details as message.
+ */
+export interface SidecarClient {
+  /** gRPC `ServerReady`. */
+  serverReady(deadline: number): Promise<boolean>;
+  /** `RepositoryModelLoad` with `{ version }`: loads it beside the versions serving (0% traffic). */
+  loadVersion(model: string, version: number, deadline: number): Promise<void>;
+  /** `ModelReady { name, version }`. */
+  modelReady(model: string, version: number, deadline: number): Promise<boolean>;
+  /** `RepositoryModelLoad` with `{ traffic: '{"<version>": weight}' }`. */
+  setTraffic(model: string, trafficJson: string, deadline: number): Promise<void>;
+}
+
+/** Hands out one client per address and closes them all at shutdown. */
+export interface SidecarConnector {
+  client(grpcAddress: string): SidecarClient;
+  close(): void;
+}

@@ -1,0 +1,167 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@mlops/runtime';
+import { createDatabase, migrateToLatest } from '@mlops/runtime/database';
+import type { Database } from '@mlops/runtime/database';
+import { createRolloutController } from '../src/controller/rollout-controller';
+import { validateRevisionSpec } from '../src/domain/revision-spec';
+import { transition } from '../src/domain/revision-state';
+import type { SidecarClient, SidecarConnector } from '../src/sidecar/sidecar-client';
+import { appendRevision, createDeployment, servingRevision } from '../src/store/deployments';
+import { createDeploymentsOrm } from '../src/store/orm';
+import type { DeploymentsOrm } from '../src/store/orm';
+import { createPool, registerEndpoint } from '../src/store/pools';
+
+/**
+ * The controller's failure paths against a scripted sidecar: a real sidecar cannot be made to hang
+ * on ModelReady or refuse a split on cue. The happy paths run against a real sidecar in
+ * `test/deployments.contract.test.ts`.
+ */
+describe('rollout controller', () => {
+  let dir: string;
+  let orm: DeploymentsOrm;
+  let db: Database;
+  const logger = createLogger({ service: 'deployments', level: 'silent' });
+  const traffic: Record<string, string[]> = {};
+
+  /** Every address answers like a sidecar whose versions are ready unless `behaviour` says otherwise. */
+  function connector(behaviour: (address: string) => Partial<SidecarClient>): SidecarConnector {
+    return {
+      client: (address) => ({
+        serverReady: async () => true,
+        loadVersion: async () => undefined,
+        modelReady: async () => true,
+        setTraffic: async (_model, split) => void (traffic[address] ??= []).push(split),
+        ...behaviour(address),
+      }),
+      close: () => undefined,
+    };
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'mlops-controller-'));
+    orm = await createDeploymentsOrm({ kind: 'sqlite', file: path.join(dir, 'deployments.sqlite3') });
+    await migrateToLatest(orm);
+    db = createDatabase(orm, 'sqlite');
+    await createPool(db, 'pool');
+    await registerEndpoint(db, 'pool', '10.0.0.1:8001');
+    await registerEndpoint(db, 'pool', '10.0.0.2:8001');
+  });
+  afterAll(async () => {
+    await orm?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const v = (version: number, weight: number) => ({ modelName: 'm', version, weight });
+
+  async function deployFirst(name: string) {
+    const controller = createRolloutController({
+      db,
+      sidecars: connector(() => ({})),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const { revision } = await createDeployment(db, name, 'pool', {
+      strategy: 'DIRECT',
+      models: [v(1, 100)],
+    });
+    expect(await controller.apply('pool', revision, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+  }
+
+  it('should fail a rollout whose version never becomes ready within ROLLOUT_TIMEOUT_MS, sending no split', async () => {
+    await deployFirst('slow');
+    for (const key of Object.keys(traffic)) delete traffic[key];
+    const controller = createRolloutController({
+      db,
+      sidecars: connector(() => ({ modelReady: async (_m, version) => version !== 2 })),
+      logger,
+      rolloutTimeoutMs: 300,
+      heartbeatTimeoutMs: 60_000,
+      readyPollMs: 20,
+    });
+    const revision = await appendRevision(db, 'slow', 1, 'ROLLOUT', {
+      strategy: 'CANARY',
+      models: [v(1, 90), v(2, 10)],
+    });
+    const state = await controller.apply('pool', revision, 'rollout');
+    expect(state).toMatchObject({ phase: 'FAILED' });
+    expect(state.phase === 'FAILED' && state.reason).toMatch(/version 2.*(timeout|within 300 ms)/);
+    expect(traffic).toEqual({});
+    expect((await servingRevision(db.knex, 'slow'))?.number).toBe(1);
+  });
+
+  it('should restore the previous split on endpoints that took the new one when another endpoint refuses it', async () => {
+    await deployFirst('split');
+    for (const key of Object.keys(traffic)) delete traffic[key];
+    const controller = createRolloutController({
+      db,
+      sidecars: connector((address) =>
+        address === '10.0.0.2:8001'
+          ? {
+              setTraffic: async () => {
+                throw new Error('RepositoryModelLoad: refused');
+              },
+            }
+          : {},
+      ),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const revision = await appendRevision(db, 'split', 1, 'ROLLOUT', {
+      strategy: 'CANARY',
+      models: [v(1, 90), v(2, 10)],
+    });
+    const state = await controller.apply('pool', revision, 'rollout');
+    expect(state.phase === 'FAILED' && state.reason).toMatch(
+      /10\.0\.0\.2:8001: RepositoryModelLoad: refused/,
+    );
+    expect(traffic['10.0.0.1:8001']).toEqual(['{"1":90,"2":10}', '{"1":100}']);
+    expect((await servingRevision(db.knex, 'split'))?.number).toBe(1);
+  });
+
+  it('should fail when the pool has no UP endpoint', async () => {
+    await createPool(db, 'empty');
+    const controller = createRolloutController({
+      db,
+      sidecars: connector(() => ({})),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const { revision } = await createDeployment(db, 'nowhere', 'empty', {
+      strategy: 'DIRECT',
+      models: [v(1, 100)],
+    });
+    const state = await controller.apply('empty', revision, 'rollout');
+    expect(state.phase === 'FAILED' && state.reason).toMatch(/no UP endpoint/);
+  });
+});
+
+describe('revision rules', () => {
+  it('should refuse versions of two models in one revision, naming the entry', () => {
+    expect(() =>
+      validateRevisionSpec({
+        strategy: 'AB',
+        models: [
+          { modelName: 'a', version: 1, weight: 50 },
+          { modelName: 'b', version: 1, weight: 50 },
+        ],
+      }),
+    ).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'models[1].modelName' }) }),
+    );
+  });
+
+  it('should allow only the transitions of the state machine', () => {
+    expect(transition({ phase: 'PENDING' }, { phase: 'ROLLING_OUT' })).toEqual({ phase: 'ROLLING_OUT' });
+    expect(() => transition({ phase: 'ACTIVE', activatedAt: 1 }, { phase: 'ROLLING_OUT' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_STATE' }),
+    );
+    expect(() => transition({ phase: 'PENDING' }, { phase: 'ACTIVE', activatedAt: 1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_STATE' }),
+    );
+  });
+});

@@ -1,0 +1,410 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { backends } from './support/databases';
+import { startDeploymentsStack } from './support/deployments-stack';
+import type { DeploymentsStack } from './support/deployments-stack';
+import { errorCodes } from './support/experiments-stack';
+import type { GraphQLHttpResponse } from './support/graphql-http';
+
+const MODEL_PATH = path.resolve(
+  __dirname,
+  '..',
+  'inference-sidecar',
+  'models',
+  'stock-predictor',
+  '1',
+  'model.onnx',
+);
+const MODEL = 'stock-predictor';
+
+const REVISION = `number kind strategy status statusMessage models { modelName version weight } createdAt activatedAt supersededAt`;
+const DEPLOYMENT = `name status pool { name } currentRevision { ${REVISION} } servingRevision { ${REVISION} } revisions { number status }`;
+
+const CREATE = `mutation($input: CreateDeploymentInput!) { createDeployment(input: $input) { ${DEPLOYMENT} } }`;
+const ROLLOUT = `mutation($input: RolloutInput!) { rollout(input: $input) { ${DEPLOYMENT} } }`;
+const SET_WEIGHTS = `mutation($d: String!, $e: Int!, $w: [VersionWeightInput!]!) { setTrafficWeights(deployment: $d, expectedRevision: $e, weights: $w) { ${DEPLOYMENT} } }`;
+const PROMOTE = `mutation($d: String!, $e: Int!) { promote(deployment: $d, expectedRevision: $e) { ${DEPLOYMENT} } }`;
+const ROLLBACK = `mutation($d: String!, $e: Int!) { rollback(deployment: $d, expectedRevision: $e) { ${DEPLOYMENT} } }`;
+
+const weighted = (...pairs: [number, number][]) =>
+  pairs.map(([version, weight]) => ({ modelName: MODEL, version, weight }));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
+const dataOf = (response: GraphQLHttpResponse) => response.body.data as Record<string, any>;
+const field = (response: GraphQLHttpResponse) => response.body.errors?.[0]?.extensions?.field;
+
+describe.each(backends())('deployments through the gateway on %s', (kind) => {
+  let stack: DeploymentsStack;
+  let counter = 0;
+  let pool: string;
+  let runId: string;
+  const unique = (prefix: string) => `${prefix}-${kind}-${++counter}`;
+
+  /** Unpinned requests the sidecar answers, by the version that served each. */
+  async function servedVersions(count: number): Promise<string[]> {
+    const features = Buffer.from(new Float32Array(20).fill(0.2).buffer);
+    return Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<string>((resolve, reject) =>
+            stack.inference.ModelInfer(
+              {
+                model_name: MODEL,
+                inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '20'] }],
+                raw_input_contents: [features],
+              },
+              (error: grpc.ServiceError | null, response) =>
+                error ? reject(error) : resolve(response!.model_version),
+            ),
+          ),
+      ),
+    );
+  }
+
+  beforeAll(async () => {
+    stack = await startDeploymentsStack(kind);
+    const { createExperiment } = await stack.data(
+      `mutation { createExperiment(input: { name: "deploy-src" }) { id } }`,
+    );
+    const { createRun } = await stack.data(
+      `mutation($e: ID!) { createRun(input: { experimentId: $e, name: "train" }) { id } }`,
+      { e: createExperiment.id },
+    );
+    runId = createRun.id;
+    await stack.data(
+      `mutation($r: ID!) { logBatch(input: { runId: $r, metrics: [{ key: "rmse", value: 0.41, step: 1 }] }) { id } }`,
+      { r: runId },
+    );
+    const upload = await fetch(new URL('/artifacts', stack.modelsUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: await readFile(MODEL_PATH),
+    });
+    const { sha256 } = (await upload.json()) as { sha256: string };
+    const register = (modelName: string, artifactSha256: string) =>
+      stack.data(
+        `mutation($i: RegisterModelVersionInput!) { registerModelVersion(input: $i) { version status } }`,
+        { i: { modelName, source: { artifactSha256 }, runId } },
+      );
+    await stack.data(`mutation { createRegisteredModel(input: { name: "${MODEL}" }) { name } }`);
+    // Versions 1 and 2 are on the sidecar's disk; 3 is READY in the registry but missing there.
+    for (let v = 1; v <= 3; v++)
+      expect((await register(MODEL, sha256)).registerModelVersion.status).toBe('READY');
+    await stack.data(`mutation { createRegisteredModel(input: { name: "broken" }) { name } }`);
+    const junk = await fetch(new URL('/artifacts', stack.modelsUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('not an onnx file'),
+    });
+    const broken = await register('broken', ((await junk.json()) as { sha256: string }).sha256);
+    expect(broken.registerModelVersion.status).toBe('FAILED_REGISTRATION');
+
+    pool = unique('pool');
+    await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: pool });
+    await stack.data(
+      `mutation($p: String!, $a: String!) { registerEndpoint(pool: $p, grpcAddress: $a) { id } }`,
+      {
+        p: pool,
+        a: stack.sidecar.grpcAddress,
+      },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const create = (name: string, models = weighted([1, 100]), strategy = 'DIRECT', poolName = pool) =>
+    stack.gql(CREATE, { input: { name, pool: poolName, strategy, models } });
+  const rollout = (deployment: string, expectedRevision: number, strategy: string, models: unknown[]) =>
+    stack.gql(ROLLOUT, { input: { deployment, expectedRevision, strategy, models } });
+
+  describe('serving pools and endpoints', () => {
+    const REGISTER = `mutation($p: String!, $a: String!) { registerEndpoint(pool: $p, grpcAddress: $a) { id grpcAddress status } }`;
+    const ENDPOINTS = `query($n: String!) { servingPool(name: $n) { name endpoints { id grpcAddress status statusReason } } }`;
+
+    it('should register an endpoint idempotently per address', async () => {
+      const name = unique('pool');
+      await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: name });
+      const first = await stack.data(REGISTER, { p: name, a: '10.0.0.1:8001' });
+      const again = await stack.data(REGISTER, { p: name, a: '10.0.0.1:8001' });
+      expect(again.registerEndpoint.id).toBe(first.registerEndpoint.id);
+      expect(first.registerEndpoint.status).toBe('UP');
+      const read = await stack.data(ENDPOINTS, { n: name });
+      expect(read.servingPool.endpoints).toHaveLength(1);
+    });
+
+    it('should report DOWN after the heartbeat timeout and UP again after a heartbeat', async () => {
+      const name = unique('pool');
+      await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: name });
+      const { registerEndpoint } = await stack.data(REGISTER, { p: name, a: '10.0.0.2:8001' });
+      stack.clock.advance(stack.heartbeatTimeoutMs + 1);
+      const stale = await stack.data(ENDPOINTS, { n: name });
+      expect(stale.servingPool.endpoints[0]).toMatchObject({ status: 'DOWN' });
+      expect(stale.servingPool.endpoints[0].statusReason).toMatch(/No heartbeat/);
+      const beat = await stack.data(`mutation($id: ID!) { heartbeat(endpointId: $id) { status } }`, {
+        id: registerEndpoint.id,
+      });
+      expect(beat.heartbeat.status).toBe('UP');
+      // The real sidecar's endpoint aged too; it heartbeats like a live sidecar would.
+      await stack.data(REGISTER, { p: pool, a: stack.sidecar.grpcAddress });
+    });
+
+    it('should mark endpoints UP or DOWN by their gRPC ServerReady probe', async () => {
+      const name = unique('pool');
+      await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: name });
+      await stack.data(REGISTER, { p: name, a: stack.sidecar.grpcAddress });
+      await stack.data(REGISTER, { p: name, a: '127.0.0.1:1' });
+      const probed = await stack.data(
+        `mutation($n: String!) { probeServingPool(name: $n) { endpoints { grpcAddress status statusReason } } }`,
+        { n: name },
+      );
+      const byAddress = Object.fromEntries(
+        probed.probeServingPool.endpoints.map((e: { grpcAddress: string }) => [e.grpcAddress, e]),
+      );
+      expect(byAddress[stack.sidecar.grpcAddress]).toMatchObject({ status: 'UP', statusReason: null });
+      expect(byAddress['127.0.0.1:1']).toMatchObject({ status: 'DOWN' });
+      expect(byAddress['127.0.0.1:1'].statusReason).toMatch(/ServerReady/);
+    });
+
+    it('should answer CONFLICT for a duplicate pool, NOT_FOUND for an unknown pool or endpoint, BAD_USER_INPUT for an address', async () => {
+      const dup = await stack.gql(`mutation($n: String!) { createServingPool(name: $n) { name } }`, {
+        n: pool,
+      });
+      expect(errorCodes(dup)).toEqual(['CONFLICT']);
+      expect(field(dup)).toBe('name');
+      const unknownPool = await stack.gql(REGISTER, { p: 'no-such-pool', a: '10.0.0.3:8001' });
+      expect(errorCodes(unknownPool)).toEqual(['NOT_FOUND']);
+      expect(field(unknownPool)).toBe('pool');
+      const unknownEndpoint = await stack.gql(`mutation { heartbeat(endpointId: "nope") { id } }`);
+      expect(errorCodes(unknownEndpoint)).toEqual(['NOT_FOUND']);
+      expect(field(unknownEndpoint)).toBe('endpointId');
+      const badAddress = await stack.gql(REGISTER, { p: pool, a: 'no-port' });
+      expect(errorCodes(badAddress)).toEqual(['BAD_USER_INPUT']);
+      expect(field(badAddress)).toBe('grpcAddress');
+    });
+  });
+
+  describe('rollouts to a real sidecar', () => {
+    let name: string;
+
+    it('should create a deployment whose first revision ends ACTIVE and serves', async () => {
+      name = unique('prices');
+      const response = await create(name);
+      expect(response.body.errors).toBeUndefined();
+      const deployment = dataOf(response).createDeployment;
+      expect(deployment).toMatchObject({
+        name,
+        status: 'ACTIVE',
+        pool: { name: pool },
+        currentRevision: { number: 1, kind: 'CREATE', strategy: 'DIRECT', models: weighted([1, 100]) },
+      });
+      expect(deployment.currentRevision.activatedAt).not.toBeNull();
+      expect(new Set(await servedVersions(30))).toEqual(new Set(['1']));
+    });
+
+    it('should roll out a canary to ACTIVE, the sidecar then serving both versions by the split', async () => {
+      const response = await rollout(name, 1, 'CANARY', weighted([1, 70], [2, 30]));
+      expect(response.body.errors).toBeUndefined();
+      expect(dataOf(response).rollout).toMatchObject({
+        status: 'ACTIVE',
+        currentRevision: { number: 2, kind: 'ROLLOUT', strategy: 'CANARY' },
+        servingRevision: { number: 2 },
+        revisions: [
+          { number: 1, status: 'ACTIVE' },
+          { number: 2, status: 'ACTIVE' },
+        ],
+      });
+      const versions = await servedVersions(300);
+      const canaryShare = versions.filter((v) => v === '2').length / versions.length;
+      expect(canaryShare).toBeGreaterThan(0.15);
+      expect(canaryShare).toBeLessThan(0.45);
+      expect(new Set(versions)).toEqual(new Set(['1', '2']));
+    });
+
+    it('should fail a rollout of a version missing on the sidecar, the previous revision serving on', async () => {
+      const response = await rollout(name, 2, 'CANARY', weighted([1, 50], [3, 50]));
+      expect(response.body.errors).toBeUndefined();
+      const deployment = dataOf(response).rollout;
+      expect(deployment).toMatchObject({
+        status: 'FAILED',
+        currentRevision: { number: 3, status: 'FAILED', activatedAt: null },
+        servingRevision: { number: 2, models: weighted([1, 70], [2, 30]) },
+      });
+      expect(deployment.currentRevision.statusMessage).toMatch(/version 3/);
+      expect(new Set(await servedVersions(100))).toEqual(new Set(['1', '2']));
+    });
+
+    it('should let exactly one of two concurrent rollouts from the same revision win; the other answers CONFLICT', async () => {
+      const [a, b] = await Promise.all([
+        rollout(name, 3, 'CANARY', weighted([1, 80], [2, 20])),
+        rollout(name, 3, 'CANARY', weighted([1, 60], [2, 40])),
+      ]);
+      const codes = [errorCodes(a), errorCodes(b)].map((c) => c[0] ?? 'OK').sort();
+      expect(codes).toEqual(['CONFLICT', 'OK']);
+      const loser = errorCodes(a).length > 0 ? a : b;
+      expect(field(loser)).toBe('expectedRevision');
+      const read = await stack.data(
+        `query($n: String!) { deployment(name: $n) { status currentRevision { number } } }`,
+        {
+          n: name,
+        },
+      );
+      expect(read.deployment).toEqual({ status: 'ACTIVE', currentRevision: { number: 4 } });
+      const stale = await rollout(name, 2, 'DIRECT', weighted([1, 100]));
+      expect(errorCodes(stale)).toEqual(['CONFLICT']);
+    });
+
+    it('should set new traffic weights as a new revision', async () => {
+      const response = await stack.gql(SET_WEIGHTS, {
+        d: name,
+        e: 4,
+        w: [
+          { version: 1, weight: 50 },
+          { version: 2, weight: 50 },
+        ],
+      });
+      expect(response.body.errors).toBeUndefined();
+      expect(dataOf(response).setTrafficWeights).toMatchObject({
+        status: 'ACTIVE',
+        currentRevision: {
+          number: 5,
+          kind: 'SET_TRAFFIC',
+          strategy: 'CANARY',
+          models: weighted([1, 50], [2, 50]),
+        },
+      });
+    });
+
+    it('should roll back to the revision that served before, ending ROLLED_BACK', async () => {
+      const response = await stack.gql(ROLLBACK, { d: name, e: 5 });
+      expect(response.body.errors).toBeUndefined();
+      expect(dataOf(response).rollback).toMatchObject({
+        status: 'ROLLED_BACK',
+        currentRevision: { number: 6, kind: 'ROLLBACK', status: 'ROLLED_BACK' },
+        servingRevision: { number: 6 },
+      });
+      const served = dataOf(response).rollback.servingRevision.models;
+      const read = await stack.data(
+        `query($n: String!) { deployment(name: $n) { revisions { number models { version weight } } } }`,
+        {
+          n: name,
+        },
+      );
+      expect(served).toEqual(
+        read.deployment.revisions[3].models.map((m: object) => ({ modelName: MODEL, ...m })),
+      );
+    });
+
+    it('should promote the candidate to all traffic', async () => {
+      const response = await stack.gql(PROMOTE, { d: name, e: 6 });
+      expect(response.body.errors).toBeUndefined();
+      expect(dataOf(response).promote).toMatchObject({
+        status: 'ACTIVE',
+        currentRevision: { number: 7, kind: 'PROMOTE', strategy: 'DIRECT', models: weighted([2, 100]) },
+      });
+      expect(new Set(await servedVersions(50))).toEqual(new Set(['2']));
+    });
+
+    it('should answer which revision served at a past instant', async () => {
+      const { deployment } = await stack.data(
+        `query($n: String!) { deployment(name: $n) { createdAt revisions { number activatedAt supersededAt } } }`,
+        { n: name },
+      );
+      const at = (time: string) =>
+        stack.data(
+          `query($n: String!, $t: DateTimeISO!) { servingAt(deployment: $n, time: $t) { number } }`,
+          {
+            n: name,
+            t: time,
+          },
+        );
+      for (const revision of deployment.revisions.filter(
+        (r: { activatedAt: string | null }) => r.activatedAt,
+      )) {
+        expect((await at(revision.activatedAt)).servingAt).toEqual({ number: revision.number });
+      }
+      const before = new Date(Date.parse(deployment.revisions[0].activatedAt) - 1).toISOString();
+      expect((await at(before)).servingAt).toBeNull();
+      expect((await at(new Date(Date.now() + 60 * 60_000).toISOString())).servingAt).toEqual({ number: 7 });
+    });
+
+    it("should reach the training run's metrics from a deployment through the gateway", async () => {
+      const { deployment } = await stack.data(
+        `query($n: String!) { deployment(name: $n) { currentRevision { models { modelVersion { id status run { id metrics { key value } } deployments { name } } } } } }`,
+        { n: name },
+      );
+      const [entry] = deployment.currentRevision.models;
+      expect(entry.modelVersion).toMatchObject({
+        id: `${MODEL}/2`,
+        status: 'READY',
+        run: { id: runId, metrics: [{ key: 'rmse', value: 0.41 }] },
+      });
+      expect(entry.modelVersion.deployments.map((d: { name: string }) => d.name)).toContain(name);
+    });
+
+    it('should list deployments', async () => {
+      const { deployments } = await stack.data(`{ deployments { name currentRevision { number } } }`);
+      expect(deployments.map((d: { name: string }) => d.name)).toContain(name);
+    });
+  });
+
+  describe('bad input', () => {
+    it('should refuse weights not summing to 100, naming the field, and create nothing', async () => {
+      const name = unique('bad');
+      const response = await create(name, weighted([1, 60], [2, 30]), 'CANARY');
+      expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(field(response)).toBe('models.weight');
+      const read = await stack.gql(`query($n: String!) { deployment(name: $n) { name } }`, { n: name });
+      expect(errorCodes(read)).toEqual(['NOT_FOUND']);
+    });
+
+    it('should refuse an unknown version (NOT_FOUND) and a version not READY (INVALID_STATE), naming the entry', async () => {
+      const unknown = await create(unique('bad'), weighted([1, 90], [99, 10]), 'CANARY');
+      expect(errorCodes(unknown)).toEqual(['NOT_FOUND']);
+      expect(field(unknown)).toBe('models[1].version');
+      const notReady = await create(unique('bad'), [{ modelName: 'broken', version: 1, weight: 100 }]);
+      expect(errorCodes(notReady)).toEqual(['INVALID_STATE']);
+      expect(field(notReady)).toBe('models[0].version');
+      const { deployments } = await stack.data(`{ deployments { name } }`);
+      expect(
+        deployments.map((d: { name: string }) => d.name).filter((n: string) => n.startsWith('bad-')),
+      ).toEqual([]);
+    });
+
+    it('should refuse a rollback with no earlier revision (INVALID_STATE)', async () => {
+      const name = unique('fresh');
+      expect((await create(name)).body.errors).toBeUndefined();
+      const response = await stack.gql(ROLLBACK, { d: name, e: 1 });
+      expect(errorCodes(response)).toEqual(['INVALID_STATE']);
+      expect(field(response)).toBe('deployment');
+      const read = await stack.data(`query($n: String!) { deployment(name: $n) { revisions { number } } }`, {
+        n: name,
+      });
+      expect(read.deployment.revisions).toEqual([{ number: 1 }]);
+    });
+
+    it('should answer NOT_FOUND for an unknown pool or deployment and CONFLICT for a duplicate name', async () => {
+      const unknownPool = await create(unique('bad'), weighted([1, 100]), 'DIRECT', 'no-such-pool');
+      expect(errorCodes(unknownPool)).toEqual(['NOT_FOUND']);
+      expect(field(unknownPool)).toBe('pool');
+      const unknownDeployment = await rollout('no-such-deployment', 1, 'DIRECT', weighted([1, 100]));
+      expect(errorCodes(unknownDeployment)).toEqual(['NOT_FOUND']);
+      expect(field(unknownDeployment)).toBe('deployment');
+      const name = unique('dup');
+      expect((await create(name)).body.errors).toBeUndefined();
+      const dup = await create(name);
+      expect(errorCodes(dup)).toEqual(['CONFLICT']);
+      expect(field(dup)).toBe('name');
+    });
+
+    it('should refuse a DIRECT revision with two versions and a SHADOW revision without a weight-0 shadow', async () => {
+      const direct = await create(unique('bad'), weighted([1, 50], [2, 50]), 'DIRECT');
+      expect(errorCodes(direct)).toEqual(['BAD_USER_INPUT']);
+      expect(field(direct)).toBe('strategy');
+      const shadow = await create(unique('bad'), weighted([1, 50], [2, 50]), 'SHADOW');
+      expect(errorCodes(shadow)).toEqual(['BAD_USER_INPUT']);
+      expect(field(shadow)).toBe('models.weight');
+    });
+  });
+});
