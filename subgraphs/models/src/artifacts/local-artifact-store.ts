@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,8 +61,11 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
           callback(null, chunk);
         },
       });
+      // Opened before streaming, so the file surely exists (and is closed) before a failure removes
+      // it: a stream destroyed while its own open was pending would create the file afterwards.
+      const handle = await open(tmp, 'wx');
       try {
-        await pipeline(Readable.from(content), measure, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeline(Readable.from(content), measure, handle.createWriteStream());
         const sha256 = hash.digest('hex');
         const target = fileOf(sha256);
         if ((await sizeOf(sha256)) !== undefined) {
@@ -73,6 +76,7 @@ export function createLocalArtifactStore(root: string): ArtifactStore {
         await rename(tmp, target);
         return { ...describe(sha256, size), created: true };
       } catch (error) {
+        await handle.close().catch(() => undefined);
         await rm(tmp, { force: true });
         throw error;
       }
