@@ -67,6 +67,11 @@ const sidecarSpec = {
   env: {
     SIDECAR_GRPC_PORT: String(SIDECAR_DEFAULT_GRPC_PORT),
     SIDECAR_HTTP_PORT: String(SIDECAR_DEFAULT_HTTP_PORT),
+    // Joins the 'default' serving pool through the gateway once that is up, so deployments can
+    // roll out to it; the pool is created on first start.
+    SIDECAR_CONTROL_PLANE_URL: `http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql`,
+    SIDECAR_POOL: 'default',
+    SIDECAR_CREATE_POOL: 'true',
   },
 };
 

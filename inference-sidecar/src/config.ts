@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createEnvReader } from '@mlops/runtime';
+import { ConfigError, createEnvReader } from '@mlops/runtime';
 
 export interface SidecarConfig {
   /** `SIDECAR_GRPC_PORT`; default 8001 (Triton's gRPC port). */
@@ -17,6 +17,19 @@ export interface SidecarConfig {
   readonly startupModels: readonly string[] | 'all';
   /** `SIDECAR_MAX_MESSAGE_BYTES`; larger requests answer RESOURCE_EXHAUSTED. Default 16 MiB. */
   readonly maxMessageBytes: number;
+  /**
+   * Registration with the deployments control plane, when `SIDECAR_CONTROL_PLANE_URL` (its GraphQL
+   * endpoint, usually the gateway) and `SIDECAR_POOL` are both set: `SIDECAR_ADVERTISE_ADDRESS`
+   * (default: the bound gRPC address), `SIDECAR_HEARTBEAT_MS` (default 5000),
+   * `SIDECAR_CREATE_POOL=true` to create a missing pool (development). Default: no registration.
+   */
+  readonly controlPlane: {
+    url: string;
+    pool: string;
+    advertiseAddress: string | undefined;
+    heartbeatMs: number;
+    createPool: boolean;
+  } | null;
   /** `LOG_LEVEL`; default info. */
   readonly logLevel: string;
 }
@@ -43,8 +56,22 @@ export function readSidecarConfig(
       min: 1024,
       max: 1024 * 1024 * 1024,
     }),
+    controlPlane: null,
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
+  const controlPlaneUrl = read.url('SIDECAR_CONTROL_PLANE_URL', ['http', 'https']);
+  const pool = read.optionalString('SIDECAR_POOL');
+  const heartbeatMs = read.int('SIDECAR_HEARTBEAT_MS', 5_000, { min: 100, max: 600_000 });
+  const createPool = read.oneOf('SIDECAR_CREATE_POOL', ['true', 'false'], 'false') === 'true';
+  const advertiseAddress = read.optionalString('SIDECAR_ADVERTISE_ADDRESS');
   read.done();
+  if ((controlPlaneUrl === undefined) !== (pool === undefined)) {
+    throw new ConfigError(['SIDECAR_CONTROL_PLANE_URL and SIDECAR_POOL must be set together (or neither)']);
+  }
+  if (controlPlaneUrl && pool)
+    return {
+      ...config,
+      controlPlane: { url: controlPlaneUrl, pool, advertiseAddress, heartbeatMs, createPool },
+    };
   return config;
 }

@@ -10,6 +10,8 @@ import type { SidecarMetrics } from './metrics';
 import { createModelRepository } from './model-repository';
 import type { ModelRepository } from './model-repository';
 import { loadSidecarProtos } from './proto';
+import { startControlPlaneRegistration } from './control-plane-registration';
+import type { Registration } from './control-plane-registration';
 import { readdir } from 'node:fs/promises';
 
 export interface SidecarHandle {
@@ -19,6 +21,8 @@ export interface SidecarHandle {
   readonly httpUrl: string;
   readonly repository: ModelRepository;
   readonly metrics: SidecarMetrics;
+  /** Registration with the control plane, when configured. */
+  readonly registration: Registration | null;
   /** Stops taking calls, drains queued and running inferences, releases every model. */
   close(): Promise<void>;
 }
@@ -70,8 +74,10 @@ export async function startSidecar({
     send(404, JSON.stringify({ error: `No route for ${req.url}` }));
   });
 
+  let registration: Registration | null = null;
   const stop = async () => {
     state = { phase: 'stopping' };
+    registration?.stop();
     health.stop();
     await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
     await repository.close();
@@ -104,8 +110,20 @@ export async function startSidecar({
     });
     const httpPort = (httpServer.address() as AddressInfo).port;
     state = { phase: 'serving' };
+    const boundAddress = `${config.host}:${grpcPort}`;
+    registration = config.controlPlane
+      ? startControlPlaneRegistration({
+          url: config.controlPlane.url,
+          pool: config.controlPlane.pool,
+          grpcAddress: config.controlPlane.advertiseAddress ?? boundAddress,
+          intervalMs: config.controlPlane.heartbeatMs,
+          createPool: config.controlPlane.createPool,
+          logger,
+        })
+      : null;
     const handle: SidecarHandle = {
-      grpcAddress: `${config.host}:${grpcPort}`,
+      grpcAddress: boundAddress,
+      registration,
       httpUrl: `http://${config.host}:${httpPort}`,
       repository,
       metrics,

@@ -1,0 +1,113 @@
+import type { Logger } from '@mlops/runtime';
+
+/**
+ * Keeps this sidecar known to the deployments control plane: registers its gRPC address in a
+ * serving pool, then sends heartbeats. Every failure is logged and retried on the next tick; the
+ * sidecar serves whether or not the control plane answers.
+ */
+export interface RegistrationOptions {
+  /** GraphQL endpoint of the control plane (the gateway, or the deployments subgraph). */
+  readonly url: string;
+  readonly pool: string;
+  /** The address pool members are reached at, e.g. `10.0.0.7:8001` (the pod IP in a cluster). */
+  readonly grpcAddress: string;
+  /** Heartbeat period; keep it well under the control plane's ENDPOINT_HEARTBEAT_TIMEOUT_MS. */
+  readonly intervalMs: number;
+  /** Create the pool when it does not exist (development; `SIDECAR_CREATE_POOL=true`). */
+  readonly createPool: boolean;
+  readonly logger: Logger;
+}
+
+export interface Registration {
+  /** The endpoint id once registered. */
+  readonly endpointId: string | null;
+  /** Resolves after the next successful registration or heartbeat (for tests and start-up logs). */
+  nextSuccess(): Promise<void>;
+  stop(): void;
+}
+
+type GraphQLResult = {
+  data?: Record<string, { id?: string } | null> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+};
+
+export function startControlPlaneRegistration(options: RegistrationOptions): Registration {
+  const { url, pool, grpcAddress, intervalMs, createPool, logger } = options;
+  let endpointId: string | null = null;
+  let failures = 0;
+  let everRegistered = false;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let waiters: (() => void)[] = [];
+
+  const call = async (query: string, variables: Record<string, unknown>): Promise<GraphQLResult> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(Math.max(1_000, intervalMs)),
+    });
+    return (await response.json()) as GraphQLResult;
+  };
+  const codeOf = (result: GraphQLResult) => result.errors?.[0]?.extensions?.code;
+
+  async function register(): Promise<void> {
+    const mutation = `mutation($pool: String!, $address: String!) { registerEndpoint(pool: $pool, grpcAddress: $address) { id } }`;
+    let result = await call(mutation, { pool, address: grpcAddress });
+    if (codeOf(result) === 'NOT_FOUND' && createPool) {
+      await call(`mutation($pool: String!) { createServingPool(name: $pool) { name } }`, { pool });
+      result = await call(mutation, { pool, address: grpcAddress });
+    }
+    const id = result.data?.registerEndpoint?.id;
+    if (!id) throw new Error(result.errors?.[0]?.message ?? 'registerEndpoint answered no id');
+    endpointId = id;
+    logger.info({ pool, grpcAddress, endpointId }, 'registered with the control plane');
+  }
+
+  async function heartbeat(id: string): Promise<void> {
+    const result = await call(`mutation($id: ID!) { heartbeat(endpointId: $id) { id } }`, { id });
+    if (codeOf(result) === 'NOT_FOUND') {
+      endpointId = null; // forgotten by the control plane: register again
+      return register();
+    }
+    if (!result.data?.heartbeat) throw new Error(result.errors?.[0]?.message ?? 'heartbeat failed');
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      if (endpointId === null) await register();
+      else await heartbeat(endpointId);
+      if (failures > 0 && everRegistered) logger.info({ pool }, 'control plane reachable again');
+      failures = 0;
+      everRegistered = true;
+      const settled = waiters;
+      waiters = [];
+      for (const resolve of settled) resolve();
+    } catch (error) {
+      // One warning per outage, not one per tick; at start-up the control plane may simply not be
+      // up yet (npm start starts it after the sidecar), so warn only once that has lasted a while.
+      failures++;
+      if (failures === (everRegistered ? 1 : 6)) {
+        logger.warn(
+          { err: (error as Error).message, url, pool, failures },
+          'control plane registration failed; retrying',
+        );
+      }
+    } finally {
+      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+    }
+  }
+
+  void tick();
+  return {
+    get endpointId() {
+      return endpointId;
+    },
+    nextSuccess: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
