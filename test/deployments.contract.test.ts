@@ -349,6 +349,67 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
     });
   });
 
+  describe('shadow rollouts to a real sidecar', () => {
+    let name: string;
+    /** One sample of the sidecar's Prometheus metrics for version 2 of the model, 0 when absent. */
+    async function sidecarMetric(metric: string, extra = ''): Promise<number> {
+      const text = await (await fetch(`${stack.sidecar.httpUrl}/metrics`)).text();
+      const labels = `model="${MODEL}",version="2"${extra}`;
+      const line = text.split('\n').find((l) => l.startsWith(`${metric}{${labels}} `));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    }
+    const mirrored = () => sidecarMetric('mlops_shadow_requests_total', ',outcome="ok"');
+    /** Shadow copies run after the caller's answer: wait until the sidecar recorded `count` of them. */
+    async function mirroredReaches(count: number): Promise<void> {
+      for (let i = 0; i < 200 && (await mirrored()) < count; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await mirrored()).toBe(count);
+    }
+
+    it('should roll out a SHADOW revision whose shadow gets a copy of every unpinned request and answers none', async () => {
+      name = unique('shadowed');
+      expect((await create(name)).body.errors).toBeUndefined();
+      const before = await mirrored();
+      const execBefore = await sidecarMetric('nv_inference_exec_count');
+      const response = await rollout(name, 1, 'SHADOW', weighted([1, 100], [2, 0]));
+      expect(response.body.errors).toBeUndefined();
+      expect(dataOf(response).rollout).toMatchObject({
+        status: 'ACTIVE',
+        currentRevision: { number: 2, strategy: 'SHADOW', models: weighted([1, 100], [2, 0]) },
+      });
+      expect(new Set(await servedVersions(40))).toEqual(new Set(['1']));
+      await mirroredReaches(before + 40);
+      expect(await sidecarMetric('nv_inference_exec_count')).toBeGreaterThan(execBefore);
+      expect(await sidecarMetric('mlops_shadow_abs_diff_count')).toBeGreaterThanOrEqual(40);
+    });
+
+    it('should stop mirroring on a non-SHADOW rollout and mirror again after rolling back to the SHADOW revision', async () => {
+      const direct = await rollout(name, 2, 'DIRECT', weighted([1, 100]));
+      expect(dataOf(direct).rollout).toMatchObject({ status: 'ACTIVE' });
+      const before = await mirrored();
+      expect(new Set(await servedVersions(20))).toEqual(new Set(['1']));
+      const back = await stack.gql(ROLLBACK, { d: name, e: 3 });
+      expect(dataOf(back).rollback).toMatchObject({
+        status: 'ROLLED_BACK',
+        servingRevision: { number: 4, strategy: 'SHADOW', models: weighted([1, 100], [2, 0]) },
+      });
+      // One mirrored request after the 20: none of the 20 was copied while the DIRECT revision served.
+      expect(await servedVersions(1)).toEqual(['1']);
+      await mirroredReaches(before + 1);
+    });
+
+    it('should promote the shadow to all traffic and stop mirroring', async () => {
+      const response = await stack.gql(PROMOTE, { d: name, e: 4 });
+      expect(dataOf(response).promote).toMatchObject({
+        status: 'ACTIVE',
+        currentRevision: { number: 5, kind: 'PROMOTE', strategy: 'DIRECT', models: weighted([2, 100]) },
+      });
+      const before = await mirrored();
+      expect(new Set(await servedVersions(20))).toEqual(new Set(['2']));
+      expect(await mirrored()).toBe(before);
+    });
+  });
+
   describe('bad input', () => {
     it('should refuse weights not summing to 100, naming the field, and create nothing', async () => {
       const name = unique('bad');

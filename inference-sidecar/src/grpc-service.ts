@@ -7,6 +7,8 @@ import { systemClock } from './batcher';
 import { toGrpcError } from './grpc-status';
 import type { SidecarMetrics } from './metrics';
 import type { ModelRepository } from './model-repository';
+import { createShadowMirror } from './shadow-mirror';
+import type { ShadowMirror } from './shadow-mirror';
 import type {
   HealthCheckRequest,
   HealthCheckResponse,
@@ -36,10 +38,15 @@ function batcherDeadline(deadline: Date | number): number | null {
   return systemClock.now() + (at - Date.now());
 }
 
-/** One inference, as ModelInfer and each message of ModelStreamInfer run it, recorded in metrics. */
+/**
+ * One inference, as ModelInfer and each message of ModelStreamInfer run it, recorded in metrics. An
+ * unpinned request routed to a version other than the model's shadow is copied to the shadow once
+ * the caller's answer is ready.
+ */
 async function infer(
   repository: ModelRepository,
   metrics: SidecarMetrics,
+  shadows: ShadowMirror,
   request: ModelInferRequest,
   deadline: number | null,
 ): Promise<MessageInit<ModelInferResponse>> {
@@ -62,6 +69,10 @@ async function infer(
       ...encodeInferOutputs(wanted, decoded.encoding),
     };
     metrics.requestSucceeded(name, version, (performance.now() - started) * 1000);
+    const shadow = request.model_version ? null : repository.shadowOf(name);
+    // setImmediate: the caller's answer is written (in this promise's continuation) before the copy.
+    if (shadow && shadow.version !== model.version)
+      setImmediate(() => shadows.mirror(shadow, decoded.inputs, outputs));
     return response;
   } catch (error) {
     metrics.requestFailed(
@@ -79,6 +90,7 @@ export function createInferenceHandlers(
   metrics: SidecarMetrics,
   logger: Logger,
 ): InferenceServiceHandlers {
+  const shadows = createShadowMirror({ metrics, logger });
   const fail = (error: unknown): Partial<ServerErrorResponse> => {
     const grpcError = toGrpcError(error);
     if (!(error instanceof DomainError) || error.code === ErrorCode.INTERNAL_SERVER_ERROR) {
@@ -122,7 +134,7 @@ export function createInferenceHandlers(
       }
     },
     ModelInfer(call, callback) {
-      infer(repository, metrics, call.request, batcherDeadline(call.getDeadline())).then(
+      infer(repository, metrics, shadows, call.request, batcherDeadline(call.getDeadline())).then(
         (response) => callback(null, response),
         (error: unknown) => callback(fail(error)),
       );
@@ -131,7 +143,7 @@ export function createInferenceHandlers(
       // Many requests over one stream; an error answers in-band and the stream goes on (Triton).
       const inFlight = new Set<Promise<void>>();
       call.on('data', (request: ModelInferRequest) => {
-        const done = infer(repository, metrics, request, batcherDeadline(call.getDeadline())).then(
+        const done = infer(repository, metrics, shadows, request, batcherDeadline(call.getDeadline())).then(
           (response) => void call.write({ error_message: '', infer_response: response }),
           (error: unknown) => void call.write({ error_message: fail(error).details ?? 'inference failed' }),
         );
@@ -160,10 +172,17 @@ export function createInferenceHandlers(
         const version = repositoryParameter(parameters, 'version');
         const trafficJson = repositoryParameter(parameters, 'traffic');
         const traffic = trafficJson === undefined ? undefined : parseTrafficSplit(trafficJson);
-        // `traffic` alone on a serving model moves traffic without reloading anything.
-        if (traffic && version === undefined && repository.versions(name).length > 0)
-          repository.setTraffic(name, traffic);
-        else await repository.load(name, { version, traffic });
+        const shadowParam = repositoryParameter(parameters, 'shadow');
+        // "" clears the shadow; undefined leaves it as it is.
+        const shadow = shadowParam === undefined ? undefined : shadowParam === '' ? null : shadowParam;
+        // `traffic` and/or `shadow` without `version` on a serving model reroute without reloading.
+        if (
+          (traffic || shadow !== undefined) &&
+          version === undefined &&
+          repository.versions(name).length > 0
+        )
+          repository.setRouting(name, { traffic, shadow });
+        else await repository.load(name, { version, traffic, shadow });
       };
       run().then(
         () => callback(null, {}),
@@ -182,7 +201,8 @@ export function createInferenceHandlers(
 
 /**
  * A repository call's parameter as text: `version` may come as a string or an int64, `traffic` as a
- * JSON string (`{"1": 90, "2": 10}`). Anything else answers INVALID_ARGUMENT naming the parameter.
+ * JSON string (`{"1": 90, "2": 10}`), `shadow` as a version (or "" to clear). Anything else answers
+ * INVALID_ARGUMENT naming the parameter.
  */
 function repositoryParameter(
   parameters: Record<string, ModelRepositoryParameter> | undefined,

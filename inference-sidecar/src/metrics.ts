@@ -8,6 +8,10 @@ export interface SidecarMetrics {
   requestFailed(model: string, version: string, reason: string): void;
   batchExecuted(model: string, version: string, info: BatchInfo): void;
   pending(model: string, version: string, count: number): void;
+  /** One request mirrored to a shadow `version`: answered, failed, or dropped (its queue was full). */
+  shadowRequest(model: string, version: string, outcome: 'ok' | 'failed' | 'dropped'): void;
+  /** Mean absolute difference between the primary's and the shadow `version`'s first output. */
+  shadowAbsDiff(model: string, version: string, meanAbsDiff: number): void;
 }
 
 export function createSidecarMetrics(): SidecarMetrics {
@@ -71,6 +75,19 @@ export function createSidecarMetrics(): SidecarMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [registry],
   });
+  const shadowRequests = new Counter({
+    name: 'mlops_shadow_requests_total',
+    help: 'Requests mirrored to a shadow version, by outcome (ok, failed, dropped when its queue was full)',
+    labelNames: [...labelNames, 'outcome'],
+    registers: [registry],
+  });
+  const shadowDiff = new Histogram({
+    name: 'mlops_shadow_abs_diff',
+    help: "Mean absolute difference between the primary's and the shadow's first output tensor",
+    labelNames,
+    buckets: [0, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+    registers: [registry],
+  });
   return {
     registry,
     requestSucceeded(model, version, durationMicros) {
@@ -92,6 +109,12 @@ export function createSidecarMetrics(): SidecarMetrics {
     },
     pending(model, version, count) {
       pendingGauge.set({ model, version }, count);
+    },
+    shadowRequest(model, version, outcome) {
+      shadowRequests.inc({ model, version, outcome });
+    },
+    shadowAbsDiff(model, version, meanAbsDiff) {
+      shadowDiff.observe({ model, version }, meanAbsDiff);
     },
   };
 }

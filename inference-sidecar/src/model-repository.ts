@@ -41,6 +41,19 @@ export interface LoadOptions {
   readonly version?: string;
   /** Traffic split over the loaded versions once this load is done; see `setTraffic`. */
   readonly traffic?: TrafficSplit;
+  /** The shadow version once this load is done (`null` clears it); see `setRouting`. */
+  readonly shadow?: string | null;
+}
+
+/** How unpinned requests are routed; a field left out keeps its current value. */
+export interface RoutingOptions {
+  /** Spreads unpinned requests over serving versions; every version with weight must be serving. */
+  readonly traffic?: TrafficSplit;
+  /**
+   * A serving version that receives a copy of every unpinned request routed to another version; its
+   * answers are recorded, never returned. `null` stops mirroring.
+   */
+  readonly shadow?: string | null;
 }
 
 export interface ModelRepository {
@@ -52,8 +65,16 @@ export interface ModelRepository {
   /** Spreads unpinned requests over serving versions; every version named must be serving. */
   setTraffic(name: string, traffic: TrafficSplit): void;
   /**
+   * Sets the traffic split and/or the shadow version at once: both are checked before either
+   * changes (BAD_USER_INPUT naming `traffic` or `shadow`). NOT_FOUND when the model is not loaded.
+   */
+  setRouting(name: string, routing: RoutingOptions): void;
+  /** The serving shadow version of a model, or null when it has none. */
+  shadowOf(name: string): LoadedModel | null;
+  /**
    * Stops taking requests for one version (or every version), lets queued and running ones
-   * finish, and releases it. A version that still has traffic cannot be unloaded alone.
+   * finish, and releases it. A version that still has traffic, or is the shadow, cannot be
+   * unloaded alone (CONFLICT).
    */
   unload(name: string, version?: string): Promise<void>;
   /**
@@ -76,6 +97,8 @@ interface ModelSlot {
   loading: number;
   readonly serving: Map<string, ServingModel>;
   traffic: TrafficSplit | null;
+  /** The version that gets a copy of unpinned requests; always a serving version, or null. */
+  shadow: string | null;
   reason: string;
 }
 
@@ -126,7 +149,7 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
   function slotFor(name: string): ModelSlot {
     let slot = slots.get(name);
     if (!slot) {
-      slot = { loading: 0, serving: new Map(), traffic: null, reason: 'not loaded' };
+      slot = { loading: 0, serving: new Map(), traffic: null, shadow: null, reason: 'not loaded' };
       slots.set(name, slot);
     }
     return slot;
@@ -145,6 +168,17 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
         {
           field: 'traffic',
         },
+      );
+    }
+  }
+
+  function checkShadow(name: string, serving: ReadonlyMap<string, ServingModel>, shadow: string | null) {
+    if (shadow !== null && !serving.has(shadow)) {
+      const versions = [...serving.keys()].sort(byNewest).join(', ') || 'none';
+      throw new DomainError(
+        ErrorCode.BAD_USER_INPUT,
+        `shadow names version '${shadow}' of '${name}', which is not serving (serving ${versions})`,
+        { field: 'shadow' },
       );
     }
   }
@@ -174,7 +208,7 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
       return entries;
     },
 
-    async load(name, { version, traffic } = {}) {
+    async load(name, { version, traffic, shadow } = {}) {
       const slot = slotFor(name);
       slot.loading++;
       let model: ServingModel;
@@ -191,9 +225,13 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
       const next = new Map(slot.serving);
       next.set(model.version, model);
       for (const old of retired) next.delete(old.version);
-      if (traffic) {
+      // A full reload retires every other version, and with them a shadow among them.
+      const nextShadow =
+        shadow !== undefined ? shadow : slot.shadow !== null && next.has(slot.shadow) ? slot.shadow : null;
+      if (traffic || shadow !== undefined) {
         try {
-          checkTraffic(name, next, traffic);
+          if (traffic) checkTraffic(name, next, traffic);
+          checkShadow(name, next, nextShadow);
         } catch (error) {
           await model.close(); // refused as a whole: what served before serves on
           throw error;
@@ -202,17 +240,30 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
       slot.serving.clear();
       for (const [v, m] of next) slot.serving.set(v, m);
       slot.traffic = traffic ?? (version === undefined ? null : slot.traffic);
+      slot.shadow = nextShadow;
       // Requests already queued on the old instances finish there; new ones go to the new version.
       await Promise.all([...retired, replaced].flatMap((m) => (m ? [m.close()] : [])));
       return model;
     },
 
     setTraffic(name, traffic) {
+      repository.setRouting(name, { traffic });
+    },
+
+    setRouting(name, { traffic, shadow }) {
       const slot = slots.get(name);
       if (!slot || slot.serving.size === 0)
         throw new DomainError(ErrorCode.NOT_FOUND, `Model '${name}' is not loaded`);
-      checkTraffic(name, slot.serving, traffic);
-      slot.traffic = traffic;
+      if (traffic) checkTraffic(name, slot.serving, traffic);
+      if (shadow !== undefined) checkShadow(name, slot.serving, shadow);
+      if (traffic) slot.traffic = traffic;
+      if (shadow !== undefined) slot.shadow = shadow;
+    },
+
+    shadowOf(name) {
+      const slot = slots.get(name);
+      if (!slot || slot.shadow === null) return null;
+      return slot.serving.get(slot.shadow) ?? null;
     },
 
     async unload(name, version) {
@@ -223,6 +274,7 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
         const all = [...slot.serving.values()];
         slot.serving.clear();
         slot.traffic = null;
+        slot.shadow = null;
         slot.reason = 'unloaded';
         await Promise.all(all.map((m) => m.close()));
         return;
@@ -234,6 +286,12 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
         throw new DomainError(
           ErrorCode.CONFLICT,
           `Version ${version} of '${name}' still has ${slot.traffic?.get(version)}% of traffic; move it first`,
+        );
+      }
+      if (slot.shadow === version) {
+        throw new DomainError(
+          ErrorCode.CONFLICT,
+          `Version ${version} of '${name}' is the shadow; clear the shadow first`,
         );
       }
       slot.serving.delete(version);

@@ -3,7 +3,7 @@ import { DomainError, badInput } from '@mlops/runtime';
 import type { Database } from '@mlops/runtime/database';
 import type { RolloutController } from './controller/rollout-controller';
 import type { RevisionSpec, WeightedVersion } from './domain/revision-spec';
-import { validateRevisionSpec } from './domain/revision-spec';
+import { shadowVersion, validateRevisionSpec } from './domain/revision-spec';
 import type { RevisionKind } from './domain/revision-state';
 import type { ModelRegistryClient } from './registry/model-registry-client';
 import {
@@ -114,8 +114,11 @@ export function createDeploymentOperations(options: {
     async promote(name, expectedRevision) {
       await getDeployment(db.knex, name, 'deployment');
       const current = await serving(name);
-      // The candidate is the version listed last: the canary, the B arm, the green or the shadow.
-      const candidate = current.models[current.models.length - 1]!;
+      // The candidate is the shadow (the weight-0 version) of a SHADOW revision; otherwise the version
+      // listed last: the canary, the B arm or the green.
+      const candidate =
+        (current.strategy === 'SHADOW' ? shadowVersion(current.models) : undefined) ??
+        current.models[current.models.length - 1]!;
       if (current.models.length === 1)
         throw new DomainError(
           ErrorCode.INVALID_STATE,

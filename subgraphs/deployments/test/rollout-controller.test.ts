@@ -5,13 +5,15 @@ import { createLogger } from '@mlops/runtime';
 import { createDatabase, migrateToLatest } from '@mlops/runtime/database';
 import type { Database } from '@mlops/runtime/database';
 import { createRolloutController } from '../src/controller/rollout-controller';
-import { validateRevisionSpec } from '../src/domain/revision-spec';
+import { routingOf, validateRevisionSpec } from '../src/domain/revision-spec';
 import { transition } from '../src/domain/revision-state';
 import type { SidecarClient, SidecarConnector } from '../src/sidecar/sidecar-client';
 import { appendRevision, createDeployment, servingRevision } from '../src/store/deployments';
 import { createDeploymentsOrm } from '../src/store/orm';
 import type { DeploymentsOrm } from '../src/store/orm';
 import { createPool, registerEndpoint } from '../src/store/pools';
+
+const v = (version: number, weight: number) => ({ modelName: 'm', version, weight });
 
 /**
  * The controller's failure paths against a scripted sidecar: a real sidecar cannot be made to hang
@@ -24,6 +26,7 @@ describe('rollout controller', () => {
   let db: Database;
   const logger = createLogger({ service: 'deployments', level: 'silent' });
   const traffic: Record<string, string[]> = {};
+  const shadows: Record<string, (number | null)[]> = {};
 
   /** Every address answers like a sidecar whose versions are ready unless `behaviour` says otherwise. */
   function connector(behaviour: (address: string) => Partial<SidecarClient>): SidecarConnector {
@@ -32,7 +35,10 @@ describe('rollout controller', () => {
         serverReady: async () => true,
         loadVersion: async () => undefined,
         modelReady: async () => true,
-        setTraffic: async (_model, split) => void (traffic[address] ??= []).push(split),
+        setRouting: async (_model, { trafficJson, shadow }) => {
+          (traffic[address] ??= []).push(trafficJson);
+          (shadows[address] ??= []).push(shadow);
+        },
         ...behaviour(address),
       }),
       close: () => undefined,
@@ -52,8 +58,6 @@ describe('rollout controller', () => {
     await orm?.close();
     await rm(dir, { recursive: true, force: true });
   });
-
-  const v = (version: number, weight: number) => ({ modelName: 'm', version, weight });
 
   async function deployFirst(name: string) {
     const controller = createRolloutController({
@@ -100,7 +104,7 @@ describe('rollout controller', () => {
       sidecars: connector((address) =>
         address === '10.0.0.2:8001'
           ? {
-              setTraffic: async () => {
+              setRouting: async () => {
                 throw new Error('RepositoryModelLoad: refused');
               },
             }
@@ -120,6 +124,29 @@ describe('rollout controller', () => {
     );
     expect(traffic['10.0.0.1:8001']).toEqual(['{"1":90,"2":10}', '{"1":100}']);
     expect((await servingRevision(db.knex, 'split'))?.number).toBe(1);
+  });
+
+  it('should send the weight-0 version of a SHADOW revision as the shadow, and clear it for other strategies', async () => {
+    await deployFirst('mirror');
+    for (const key of Object.keys(shadows)) delete shadows[key];
+    const controller = createRolloutController({
+      db,
+      sidecars: connector(() => ({})),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const shadow = await appendRevision(db, 'mirror', 1, 'ROLLOUT', {
+      strategy: 'SHADOW',
+      models: [v(2, 0), v(1, 100)],
+    });
+    expect(await controller.apply('pool', shadow, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+    const canary = await appendRevision(db, 'mirror', 2, 'ROLLOUT', {
+      strategy: 'CANARY',
+      models: [v(1, 90), v(2, 10)],
+    });
+    expect(await controller.apply('pool', canary, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+    expect(shadows).toEqual({ '10.0.0.1:8001': [2, null], '10.0.0.2:8001': [2, null] });
   });
 
   it('should fail when the pool has no UP endpoint', async () => {
@@ -153,6 +180,23 @@ describe('revision rules', () => {
     ).toThrow(
       expect.objectContaining({ details: expect.objectContaining({ field: 'models[1].modelName' }) }),
     );
+  });
+
+  it('should refuse a SHADOW revision without exactly one weight-0 version, naming models.weight', () => {
+    const shadow = (...weights: number[]) =>
+      validateRevisionSpec({
+        strategy: 'SHADOW',
+        models: weights.map((weight, i) => ({ modelName: 'm', version: i + 1, weight })),
+      });
+    const atWeight = expect.objectContaining({
+      code: 'BAD_USER_INPUT',
+      details: expect.objectContaining({ field: 'models.weight' }),
+    });
+    expect(() => shadow(50, 50)).toThrow(atWeight);
+    expect(() => shadow(100, 0, 0)).toThrow(atWeight);
+    expect(() => shadow(0)).toThrow(atWeight);
+    expect(routingOf(shadow(60, 0, 40))).toEqual({ trafficJson: '{"1":60,"2":0,"3":40}', shadow: 2 });
+    expect(routingOf({ strategy: 'BLUE_GREEN', models: [v(1, 100), v(2, 0)] }).shadow).toBeNull();
   });
 
   it('should allow only the transitions of the state machine', () => {

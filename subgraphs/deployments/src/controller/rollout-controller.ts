@@ -1,6 +1,6 @@
 import type { Logger } from '@mlops/runtime';
 import type { Database } from '@mlops/runtime/database';
-import { trafficJson } from '../domain/revision-spec';
+import { routingOf } from '../domain/revision-spec';
 import type { RevisionState } from '../domain/revision-state';
 import { transition } from '../domain/revision-state';
 import type { SidecarConnector } from '../sidecar/sidecar-client';
@@ -34,10 +34,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * The in-process controller. For every UP endpoint of the pool it loads each version of the revision
  * (`RepositoryModelLoad { version }`) and polls `ModelReady` until it answers ready; only when every
- * endpoint has every version does it send the split (`RepositoryModelLoad { traffic }`) and mark the
- * revision serving. A load that fails or does not finish in time fails the revision before any split
+ * endpoint has every version does it send the split and the shadow (`RepositoryModelLoad { traffic,
+ * shadow }`; `shadow` is the weight-0 version of a SHADOW revision, `""` for any other strategy, which
+ * stops mirroring) and mark the revision serving. A load that fails or does not finish in time fails the revision before any split
  * is sent, so the previous revision keeps serving. If sending the split fails on one endpoint, the
- * endpoints that already took it are sent the previous revision's split again (best effort).
+ * endpoints that already took it are sent the previous revision's split and shadow again (best effort).
  */
 export function createRolloutController(options: RolloutControllerOptions): RolloutController {
   const { db, sidecars, logger, rolloutTimeoutMs, heartbeatTimeoutMs, readyPollMs = 50 } = options;
@@ -78,11 +79,11 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
 
   async function sendSplit(endpoints: readonly EndpointRecord[], revision: RevisionRecord, deadline: number) {
     const modelName = revision.models[0]!.modelName;
-    const split = trafficJson(revision.models);
+    const routing = routingOf(revision);
     const done: EndpointRecord[] = [];
     const results = await Promise.allSettled(
       endpoints.map(async (endpoint) => {
-        await sidecars.client(endpoint.grpcAddress).setTraffic(modelName, split, deadline);
+        await sidecars.client(endpoint.grpcAddress).setRouting(modelName, routing, deadline);
         done.push(endpoint);
       }),
     );
@@ -90,9 +91,9 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     if (failed === -1) return;
     const previous = await servingRevision(db.knex, revision.deploymentName);
     if (previous && previous.models[0]?.modelName === modelName) {
-      const restore = trafficJson(previous.models);
+      const restore = routingOf(previous);
       await Promise.allSettled(
-        done.map((e) => sidecars.client(e.grpcAddress).setTraffic(modelName, restore, Date.now() + 5_000)),
+        done.map((e) => sidecars.client(e.grpcAddress).setRouting(modelName, restore, Date.now() + 5_000)),
       );
     }
     const reason = (results[failed] as PromiseRejectedResult).reason as Error;

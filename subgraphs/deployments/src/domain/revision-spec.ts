@@ -20,8 +20,9 @@ export const MAX_REVISION_MODELS = 10;
 /**
  * Checks a revision's shape, naming the field at fault (BAD_USER_INPUT): one to ten distinct
  * versions of ONE model (the sidecar splits traffic per model, so a split across models could not be
- * applied), integer weights 0–100 summing to 100; DIRECT names one version; SHADOW names exactly one
- * version with weight 0 (the shadow).
+ * applied), integer weights 0–100 summing to 100; DIRECT names one version; SHADOW names the primary
+ * version(s), whose weights sum to 100, and exactly one version with weight 0: the shadow, which gets a
+ * copy of every unpinned request the primaries answer.
  */
 export function validateRevisionSpec(spec: RevisionSpec): RevisionSpec {
   const { models, strategy } = spec;
@@ -47,9 +48,34 @@ export function validateRevisionSpec(spec: RevisionSpec): RevisionSpec {
   if (total !== 100) throw badInput('models.weight', `Traffic weights must sum to 100; got ${total}`);
   if (strategy === 'DIRECT' && models.length !== 1)
     throw badInput('strategy', `A DIRECT revision names exactly one version; got ${models.length}`);
-  if (strategy === 'SHADOW' && models.filter((m) => m.weight === 0).length !== 1)
-    throw badInput('models.weight', 'A SHADOW revision names exactly one shadow version, with weight 0');
+  const zero = models.filter((m) => m.weight === 0).map((m) => m.version);
+  if (strategy === 'SHADOW' && zero.length !== 1)
+    throw badInput(
+      'models.weight',
+      `A SHADOW revision names exactly one shadow version, with weight 0; got ${zero.length === 0 ? 'none' : `${zero.length} (versions ${zero.join(', ')})`}`,
+    );
   return spec;
+}
+
+/** How the sidecar routes one revision's unpinned requests. */
+export interface Routing {
+  /** The split, `{"<version>": weight}`. */
+  readonly trafficJson: string;
+  /** The version that gets a copy of unpinned requests: a SHADOW revision's weight-0 version, else null. */
+  readonly shadow: number | null;
+}
+
+/** The routing a validated revision asks of the sidecar. */
+export function routingOf(spec: RevisionSpec): Routing {
+  return {
+    trafficJson: trafficJson(spec.models),
+    shadow: spec.strategy === 'SHADOW' ? (shadowVersion(spec.models)?.version ?? null) : null,
+  };
+}
+
+/** The weight-0 version of a SHADOW revision. */
+export function shadowVersion(models: readonly WeightedVersion[]): WeightedVersion | undefined {
+  return models.find((m) => m.weight === 0);
 }
 
 /** The split the sidecar takes: `{"<version>": weight}`. */

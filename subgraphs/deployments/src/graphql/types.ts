@@ -9,7 +9,7 @@ export const Strategy = enumOf(STRATEGIES);
 registerEnumType(Strategy, {
   name: 'Strategy',
   description:
-    'How a revision spreads traffic. DIRECT: one version. CANARY: a small weight on the new version. AB: the split is sticky per caller when requests carry the `sticky_key` request parameter to the sidecar. BLUE_GREEN: both versions loaded, traffic on one. SHADOW: the shadow version is loaded with weight 0 (recording its answers to live traffic is not implemented yet).',
+    'How a revision spreads traffic. DIRECT: one version. CANARY: a small weight on the new version. AB: the split is sticky per caller when requests carry the `sticky_key` request parameter to the sidecar. BLUE_GREEN: both versions loaded, traffic on one. SHADOW: the primary version(s) take 100% and exactly one version with weight 0 is the shadow: the sidecar sends it a copy of every unpinned request and records its answers (never returned) in its Prometheus metrics.',
 });
 
 export const DeploymentStatus = enumOf(REVISION_PHASES);

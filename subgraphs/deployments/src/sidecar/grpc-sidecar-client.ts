@@ -58,13 +58,12 @@ function adapt(client: InferenceClient): SidecarClient {
         true
       );
     },
-    async setTraffic(model, trafficJson, deadline) {
-      await unary(
-        client,
-        'RepositoryModelLoad',
-        { model_name: model, parameters: { traffic: stringParam(trafficJson) } },
-        deadline,
-      );
+    async setRouting(model, { trafficJson, shadow }, deadline) {
+      const parameters = {
+        traffic: stringParam(trafficJson),
+        shadow: stringParam(shadow === null ? '' : String(shadow)),
+      };
+      await unary(client, 'RepositoryModelLoad', { model_name: model, parameters }, deadline);
     },
   };
 }

@@ -3,6 +3,8 @@
  * speaks KServe v2 + Triton's repository extension; the controller and the prober depend only on this.
  * Every call rejects on a transport error or a gRPC error status, with the status details as message.
  */
+import type { Routing } from '../domain/revision-spec';
+
 export interface SidecarClient {
   /** gRPC `ServerReady`. */
   serverReady(deadline: number): Promise<boolean>;
@@ -10,8 +12,11 @@ export interface SidecarClient {
   loadVersion(model: string, version: number, deadline: number): Promise<void>;
   /** `ModelReady { name, version }`. */
   modelReady(model: string, version: number, deadline: number): Promise<boolean>;
-  /** `RepositoryModelLoad` with `{ traffic: '{"<version>": weight}' }`. */
-  setTraffic(model: string, trafficJson: string, deadline: number): Promise<void>;
+  /**
+   * `RepositoryModelLoad` with `{ traffic: '{"<version>": weight}', shadow: '<version>' }`, or
+   * `shadow: ''` (no mirroring) when `routing.shadow` is null; the sidecar applies both at once.
+   */
+  setRouting(model: string, routing: Routing, deadline: number): Promise<void>;
 }
 
 /** Hands out one client per address and closes them all at shutdown. */
