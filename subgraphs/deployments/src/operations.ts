@@ -33,8 +33,10 @@ export function createDeploymentOperations(options: {
   db: Database;
   registry: ModelRegistryClient;
   controller: RolloutController;
+  /** A revision still rolling out after this long is taken as abandoned; default 2 × 30 s. */
+  abandonAfterMs?: number;
 }): DeploymentOperations {
-  const { db, registry, controller } = options;
+  const { db, registry, controller, abandonAfterMs = 60_000 } = options;
 
   /** Unknown versions answer NOT_FOUND, versions not READY INVALID_STATE, each naming the entry. */
   async function checkRegistered(models: readonly WeightedVersion[]): Promise<void> {
@@ -70,7 +72,7 @@ export function createDeploymentOperations(options: {
 
   async function change(name: string, expectedRevision: number, kind: RevisionKind, spec: RevisionSpec) {
     const deployment = await getDeployment(db.knex, name, 'deployment');
-    const revision = await appendRevision(db, name, expectedRevision, kind, spec);
+    const revision = await appendRevision(db, name, expectedRevision, kind, spec, { abandonAfterMs });
     await controller.apply(deployment.poolName, revision, kind === 'ROLLBACK' ? 'rollback' : 'rollout');
     return getDeployment(db.knex, name);
   }

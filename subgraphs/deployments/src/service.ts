@@ -75,7 +75,13 @@ export async function startDeploymentsService(
       rolloutTimeoutMs: config.rolloutTimeoutMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     });
-    const operations = createDeploymentOperations({ db, registry, controller });
+    // A controller gives up after its rollout timeout, so twice that means the applying process died.
+    const operations = createDeploymentOperations({
+      db,
+      registry,
+      controller,
+      abandonAfterMs: 2 * config.rolloutTimeoutMs,
+    });
     const prober = createEndpointProber({ db, sidecars, logger, intervalMs: config.probeIntervalMs });
     stopProber = () => prober.stop();
     const readinessChecks: ReadinessCheck[] = [

@@ -8,7 +8,7 @@ import { createRolloutController } from '../src/controller/rollout-controller';
 import { routingOf, validateRevisionSpec } from '../src/domain/revision-spec';
 import { transition } from '../src/domain/revision-state';
 import type { SidecarClient, SidecarConnector } from '../src/sidecar/sidecar-client';
-import { appendRevision, createDeployment, servingRevision } from '../src/store/deployments';
+import { appendRevision, createDeployment, getRevision, servingRevision } from '../src/store/deployments';
 import { createDeploymentsOrm } from '../src/store/orm';
 import type { DeploymentsOrm } from '../src/store/orm';
 import { createPool, registerEndpoint } from '../src/store/pools';
@@ -94,6 +94,35 @@ describe('rollout controller', () => {
     expect(state.phase === 'FAILED' && state.reason).toMatch(/version 2.*(timeout|within 300 ms)/);
     expect(traffic).toEqual({});
     expect((await servingRevision(db.knex, 'slow'))?.number).toBe(1);
+  });
+
+  it('should refuse a change while the current revision is still being applied, so two controllers never race', async () => {
+    await deployFirst('busy');
+    await appendRevision(db, 'busy', 1, 'ROLLOUT', { strategy: 'CANARY', models: [v(1, 90), v(2, 10)] });
+    await expect(
+      appendRevision(db, 'busy', 2, 'ROLLOUT', { strategy: 'DIRECT', models: [v(2, 100)] }),
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { field: 'expectedRevision' },
+      message: expect.stringContaining('still PENDING'),
+    });
+    expect((await getRevision(db.knex, 'busy', 2)).models.map((m) => m.weight)).toEqual([90, 10]);
+  });
+
+  it('should mark a revision abandoned by a stopped process FAILED and let the next change through', async () => {
+    await deployFirst('orphan');
+    await appendRevision(db, 'orphan', 1, 'ROLLOUT', { strategy: 'CANARY', models: [v(1, 90), v(2, 10)] });
+    const next = await appendRevision(
+      db,
+      'orphan',
+      2,
+      'ROLLOUT',
+      { strategy: 'DIRECT', models: [v(1, 100)] },
+      { abandonAfterMs: 0 },
+    );
+    expect(next.number).toBe(3);
+    const abandoned = await getRevision(db.knex, 'orphan', 2);
+    expect(abandoned.state).toMatchObject({ phase: 'FAILED', reason: expect.stringContaining('abandoned') });
   });
 
   it('should restore the previous split on endpoints that took the new one when another endpoint refuses it', async () => {

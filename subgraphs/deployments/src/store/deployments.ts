@@ -71,24 +71,57 @@ export async function createDeployment(
  * in the same transaction as the insert, so of two writers that read the same revision exactly one
  * wins; the other (and any stale caller) gets CONFLICT naming `expectedRevision`.
  */
+/** Revision phases in which a controller is still applying the revision. */
+const IN_PROGRESS = ['PENDING', 'ROLLING_OUT', 'ROLLING_BACK'];
+
+/**
+ * Appends revision `expectedRevision + 1`, or answers CONFLICT when another change won the race or
+ * the current revision is still being applied: two controllers pushing splits to the same sidecars
+ * at once could leave the older split in place, a lost update. A revision still in progress after
+ * `abandonAfterMs` lost the process applying it (a controller gives up after its rollout timeout);
+ * it is marked FAILED and the change goes ahead.
+ */
 export async function appendRevision(
   db: Database,
   name: string,
   expectedRevision: number,
   kind: RevisionKind,
   spec: RevisionSpec,
+  { abandonAfterMs = 60_000 }: { abandonAfterMs?: number } = {},
 ): Promise<RevisionRecord> {
   const deployment = await getDeployment(db.knex, name, 'deployment');
   const next = expectedRevision + 1;
-  const won = await db.knex.transaction(async (trx) => {
+  const now = db.clock.now();
+  const outcome = await db.knex.transaction(async (trx) => {
+    const current = (await trx('deployment_revisions')
+      .where({ deployment_name: name, number: expectedRevision })
+      .first('status', 'created_at')) as Row | undefined;
+    if (current && IN_PROGRESS.includes(String(current.status))) {
+      if (now - Number(current.created_at) < abandonAfterMs)
+        return { kind: 'busy' as const, status: String(current.status) };
+      await trx('deployment_revisions')
+        .where({ deployment_name: name, number: expectedRevision })
+        .whereIn('status', IN_PROGRESS)
+        .update({
+          status: 'FAILED',
+          status_message: `abandoned: not applied within ${abandonAfterMs} ms (the process applying it stopped)`,
+        });
+    }
     const updated = await trx('deployments')
       .where({ name, current_revision: expectedRevision })
       .update({ current_revision: next });
-    if (updated !== 1) return false;
-    await insertRevision(trx, name, next, kind, spec, db.clock.now());
-    return true;
+    if (updated !== 1) return { kind: 'lost' as const };
+    await insertRevision(trx, name, next, kind, spec, now);
+    return { kind: 'won' as const };
   });
-  if (!won) {
+  if (outcome.kind === 'busy') {
+    throw new DomainError(
+      ErrorCode.CONFLICT,
+      `Revision ${expectedRevision} of '${deployment.name}' is still ${outcome.status}; retry once it is ACTIVE or FAILED`,
+      { field: 'expectedRevision', currentRevision: expectedRevision },
+    );
+  }
+  if (outcome.kind === 'lost') {
     const current = (await getDeployment(db.knex, name, 'deployment')).currentRevision;
     throw new DomainError(
       ErrorCode.CONFLICT,
