@@ -41,14 +41,14 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
   const unique = (prefix: string) => `${prefix}-${kind}-${++counter}`;
 
   /** Unpinned requests the sidecar answers, by the version that served each. */
-  async function servedVersions(count: number): Promise<string[]> {
+  async function servedVersions(count: number, inference = stack.inference): Promise<string[]> {
     const features = Buffer.from(new Float32Array(20).fill(0.2).buffer);
     return Promise.all(
       Array.from(
         { length: count },
         () =>
           new Promise<string>((resolve, reject) =>
-            stack.inference.ModelInfer(
+            inference.ModelInfer(
               {
                 model_name: MODEL,
                 inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '20'] }],
@@ -221,6 +221,39 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
       expect(canaryShare).toBeLessThan(0.45);
       expect(new Set(versions)).toEqual(new Set(['1', '2']));
     });
+
+    it('should give a sidecar that registers after the canary went ACTIVE both versions and the split', async () => {
+      const second = await stack.startSidecar();
+      const ready = (version: string) =>
+        new Promise<boolean>((resolve) =>
+          second.inference.ModelReady({ name: MODEL, version }, (error, response) =>
+            resolve(!error && response!.ready),
+          ),
+        );
+      expect(await ready('1')).toBe(false);
+      const REGISTER = `mutation($p: String!, $a: String!) { registerEndpoint(pool: $p, grpcAddress: $a) { id status statusReason } }`;
+      const { registerEndpoint } = await stack.data(REGISTER, { p: pool, a: second.sidecar.grpcAddress });
+      expect(registerEndpoint).toMatchObject({ status: 'UP', statusReason: 'reconciling' });
+      // Reconciling runs in the background; wait (bounded) until the pool reports it done.
+      const ENDPOINTS = `query($p: String!) { servingPool(name: $p) { endpoints { id statusReason } } }`;
+      let reason: string | null = 'reconciling';
+      for (let i = 0; i < 300 && reason === 'reconciling'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const { servingPool } = await stack.data(ENDPOINTS, { p: pool });
+        reason = servingPool.endpoints.find((e: { id: string }) => e.id === registerEndpoint.id).statusReason;
+      }
+      expect(reason).toBeNull();
+      expect(await ready('1')).toBe(true);
+      expect(await ready('2')).toBe(true);
+      const versions = await servedVersions(300, second.inference);
+      const canaryShare = versions.filter((v) => v === '2').length / versions.length;
+      expect(canaryShare).toBeGreaterThan(0.15);
+      expect(canaryShare).toBeLessThan(0.45);
+
+      // Registering again while UP is a heartbeat only: nothing is reconciled again.
+      const again = await stack.data(REGISTER, { p: pool, a: second.sidecar.grpcAddress });
+      expect(again.registerEndpoint).toMatchObject({ id: registerEndpoint.id, statusReason: null });
+    }, 30_000);
 
     it('should fail a rollout of a version missing on the sidecar, the previous revision serving on', async () => {
       const response = await rollout(name, 2, 'CANARY', weighted([1, 50], [3, 50]));

@@ -45,6 +45,11 @@ export interface DeploymentsStack {
   readonly inference: InferenceServiceClient;
   readonly clock: TestClock;
   readonly heartbeatTimeoutMs: number;
+  /**
+   * Starts another real sidecar on the same repository layout (nothing loaded), closed with the stack:
+   * what a restarted or scaled-out sidecar pod looks like before the control plane reconciles it.
+   */
+  startSidecar(): Promise<{ sidecar: SidecarHandle; inference: InferenceServiceClient }>;
   gql(query: string, variables?: Record<string, unknown>): Promise<GraphQLHttpResponse>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
@@ -78,19 +83,23 @@ export async function startDeploymentsStack(kind: BackendKind): Promise<Deployme
       await cp(path.join(source, '1'), path.join(repository, 'stock-predictor', version), {
         recursive: true,
       });
-    const sidecar = await startSidecar({
-      config: {
-        ...readSidecarConfig({}),
-        grpcPort: 0,
-        httpPort: 0,
-        modelRepository: repository,
-        startupModels: [],
-      },
-      logger: createLogger({ service: 'inference-sidecar', level: 'silent' }),
-    });
-    closers.push(() => sidecar.close());
-    const inference = createInferenceClient(sidecar.grpcAddress, grpc.credentials.createInsecure());
-    closers.push(async () => inference.close());
+    const startEmptySidecar = async () => {
+      const handle = await startSidecar({
+        config: {
+          ...readSidecarConfig({}),
+          grpcPort: 0,
+          httpPort: 0,
+          modelRepository: repository,
+          startupModels: [],
+        },
+        logger: createLogger({ service: 'inference-sidecar', level: 'silent' }),
+      });
+      closers.push(() => handle.close());
+      const client = createInferenceClient(handle.grpcAddress, grpc.credentials.createInsecure());
+      closers.push(async () => client.close());
+      return { sidecar: handle, inference: client };
+    };
+    const { sidecar, inference } = await startEmptySidecar();
 
     const experiments = await startExperimentsService({
       config: { ...readExperimentsConfig({}), port: 0, database: database.config },
@@ -148,6 +157,7 @@ export async function startDeploymentsStack(kind: BackendKind): Promise<Deployme
       inference,
       clock,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      startSidecar: startEmptySidecar,
       gql,
       async data(query, variables) {
         const response = await gql(query, variables);

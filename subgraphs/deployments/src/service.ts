@@ -18,6 +18,7 @@ import type { Logger, ReadinessCheck } from '@mlops/runtime';
 import type { Clock } from '@mlops/runtime/database';
 import type { DeploymentsConfig } from './config';
 import { createEndpointProber } from './controller/endpoint-prober';
+import { createEndpointReconciler } from './controller/endpoint-reconciler';
 import { createRolloutController } from './controller/rollout-controller';
 import type { DeploymentsContext } from './graphql/context';
 import { buildDeploymentsSchema } from './graphql/schema';
@@ -82,6 +83,10 @@ export async function startDeploymentsService(
       controller,
       abandonAfterMs: 2 * config.rolloutTimeoutMs,
     });
+    const reconciler = createEndpointReconciler({
+      controller,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    });
     const prober = createEndpointProber({ db, sidecars, logger, intervalMs: config.probeIntervalMs });
     stopProber = () => prober.stop();
     const readinessChecks: ReadinessCheck[] = [
@@ -110,6 +115,7 @@ export async function startDeploymentsService(
         db,
         operations,
         prober,
+        reconciler,
         heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       }),
     });

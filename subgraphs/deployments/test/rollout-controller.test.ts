@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createLogger } from '@mlops/runtime';
 import { createDatabase, migrateToLatest } from '@mlops/runtime/database';
 import type { Database } from '@mlops/runtime/database';
+import { createEndpointReconciler } from '../src/controller/endpoint-reconciler';
 import { createRolloutController } from '../src/controller/rollout-controller';
 import { routingOf, validateRevisionSpec } from '../src/domain/revision-spec';
 import { transition } from '../src/domain/revision-state';
@@ -193,6 +194,94 @@ describe('rollout controller', () => {
     });
     const state = await controller.apply('empty', revision, 'rollout');
     expect(state.phase === 'FAILED' && state.reason).toMatch(/no UP endpoint/);
+  });
+
+  it('should reconcile a new or formerly DOWN endpoint but not re-registration of an UP one', async () => {
+    await createPool(db, 'scaled');
+    const first = (await registerEndpoint(db, 'scaled', '10.0.1.1:8001')).endpoint;
+    const loads: string[] = [];
+    const routed: string[] = [];
+    const loaded = new Set<string>();
+    // A sidecar that starts empty: a version is ready only once loaded on that address.
+    const sidecars = connector((address) => ({
+      loadVersion: async (_model, version) => {
+        loads.push(`${address} v${version}`);
+        loaded.add(`${address} v${version}`);
+      },
+      modelReady: async (_model, version) => loaded.has(`${address} v${version}`),
+      setRouting: async (_model, { trafficJson }) => void routed.push(`${address} ${trafficJson}`),
+    }));
+    const heartbeatTimeoutMs = 60_000;
+    const controller = createRolloutController({
+      db,
+      sidecars,
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs,
+    });
+    const { revision } = await createDeployment(db, 'scaled-out', 'scaled', {
+      strategy: 'CANARY',
+      models: [v(1, 80), v(2, 20)],
+    });
+    expect(await controller.apply('scaled', revision, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+    expect(first.grpcAddress).toBe('10.0.1.1:8001');
+    loads.length = 0;
+    routed.length = 0;
+
+    const reconciler = createEndpointReconciler({ controller, heartbeatTimeoutMs });
+    const added = await registerEndpoint(db, 'scaled', '10.0.1.2:8001');
+    expect(added.previous).toBeNull();
+    const running = reconciler.registered(added.endpoint, added.previous, Date.now());
+    expect(reconciler.status(added.endpoint.id)).toBe('reconciling');
+    await running;
+    expect(reconciler.status(added.endpoint.id)).toBeNull();
+    expect(loads).toEqual(['10.0.1.2:8001 v1', '10.0.1.2:8001 v2']);
+    expect(routed).toEqual(['10.0.1.2:8001 {"1":80,"2":20}']);
+
+    const again = await registerEndpoint(db, 'scaled', '10.0.1.2:8001');
+    expect(again.endpoint.id).toBe(added.endpoint.id);
+    expect(reconciler.registered(again.endpoint, again.previous, Date.now())).toBeNull();
+    expect(loads).toHaveLength(2);
+    expect(routed).toHaveLength(1);
+
+    // The same address after a silence longer than the heartbeat timeout: a restarted, empty pod.
+    loaded.clear();
+    await reconciler.registered(again.endpoint, again.previous, Date.now() + heartbeatTimeoutMs + 1);
+    expect(loads).toHaveLength(4);
+    expect(routed).toHaveLength(2);
+  });
+
+  it('should report a failed reconcile on the endpoint and never reject', async () => {
+    await createPool(db, 'broken-pool');
+    const { revision } = await createDeployment(db, 'broken-serving', 'broken-pool', {
+      strategy: 'DIRECT',
+      models: [v(1, 100)],
+    });
+    await registerEndpoint(db, 'broken-pool', '10.0.2.1:8001');
+    const ok = createRolloutController({
+      db,
+      sidecars: connector(() => ({})),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    expect(await ok.apply('broken-pool', revision, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+    const failing = createRolloutController({
+      db,
+      sidecars: connector(() => ({
+        modelReady: async () => false,
+        loadVersion: async () => Promise.reject(new Error('version 1 is not in the repository')),
+      })),
+      logger,
+      rolloutTimeoutMs: 1_000,
+      heartbeatTimeoutMs: 60_000,
+    });
+    const reconciler = createEndpointReconciler({ controller: failing, heartbeatTimeoutMs: 60_000 });
+    const { endpoint, previous } = await registerEndpoint(db, 'broken-pool', '10.0.2.2:8001');
+    await reconciler.registered(endpoint, previous, Date.now());
+    expect(reconciler.status(endpoint.id)).toBe(
+      "reconcile failed: deployment 'broken-serving': endpoint 10.0.2.2:8001: m version 1: version 1 is not in the repository",
+    );
   });
 });
 

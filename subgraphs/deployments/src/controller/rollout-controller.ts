@@ -4,7 +4,7 @@ import { routingOf } from '../domain/revision-spec';
 import type { RevisionState } from '../domain/revision-state';
 import { transition } from '../domain/revision-state';
 import type { SidecarConnector } from '../sidecar/sidecar-client';
-import { recordState, servingRevision } from '../store/deployments';
+import { deploymentsOfPool, recordState, servingRevision } from '../store/deployments';
 import { endpointHealth, endpointsOfPool } from '../store/pools';
 import type { EndpointRecord, RevisionRecord } from '../store/records';
 
@@ -25,6 +25,13 @@ export interface RolloutController {
    * to FAILED with the reason, and resolves with the final state. Never rejects for a sidecar failure.
    */
   apply(poolName: string, revision: RevisionRecord, mode: 'rollout' | 'rollback'): Promise<RevisionState>;
+  /**
+   * Brings one endpoint (new, or back after being DOWN) up to date: for every deployment on its pool
+   * with a serving revision, loads that revision's versions on it and sends that revision's split and
+   * shadow, all within the rollout timeout. Resolves with the failures (empty when it serves every
+   * deployment); never rejects.
+   */
+  reconcileEndpoint(endpoint: EndpointRecord): Promise<string[]>;
 }
 
 class RolloutFailure extends Error {}
@@ -50,31 +57,49 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     );
   }
 
+  /** Loads every version of the revision on one endpoint and waits until each answers ModelReady. */
+  async function loadOn(endpoint: EndpointRecord, revision: RevisionRecord, deadline: number) {
+    const client = sidecars.client(endpoint.grpcAddress);
+    for (const { modelName, version } of revision.models) {
+      const where = `endpoint ${endpoint.grpcAddress}: ${modelName} version ${version}`;
+      try {
+        // A version already serving is left as it is: loading it again would replace its instance.
+        const serving = await client.modelReady(modelName, version, deadline).catch(() => false);
+        if (!serving) await client.loadVersion(modelName, version, deadline);
+        while (!(await client.modelReady(modelName, version, deadline))) {
+          if (Date.now() + readyPollMs > deadline) throw new Error('not ready before the rollout timeout');
+          await sleep(readyPollMs);
+        }
+      } catch (error) {
+        throw new RolloutFailure(`${where}: ${(error as Error).message}`);
+      }
+    }
+  }
+
   async function loadEverywhere(
     endpoints: readonly EndpointRecord[],
     revision: RevisionRecord,
     deadline: number,
   ) {
-    await Promise.all(
-      endpoints.map(async (endpoint) => {
-        const client = sidecars.client(endpoint.grpcAddress);
-        for (const { modelName, version } of revision.models) {
-          const where = `endpoint ${endpoint.grpcAddress}: ${modelName} version ${version}`;
-          try {
-            // A version already serving is left as it is: loading it again would replace its instance.
-            const serving = await client.modelReady(modelName, version, deadline).catch(() => false);
-            if (!serving) await client.loadVersion(modelName, version, deadline);
-            while (!(await client.modelReady(modelName, version, deadline))) {
-              if (Date.now() + readyPollMs > deadline)
-                throw new Error('not ready before the rollout timeout');
-              await sleep(readyPollMs);
-            }
-          } catch (error) {
-            throw new RolloutFailure(`${where}: ${(error as Error).message}`);
-          }
-        }
-      }),
-    );
+    await Promise.all(endpoints.map((endpoint) => loadOn(endpoint, revision, deadline)));
+  }
+
+  /** Loads and routes every serving revision of the endpoint's pool on it; returns the failures. */
+  async function reconcile(endpoint: EndpointRecord, deadline: number): Promise<string[]> {
+    const failures: string[] = [];
+    for (const deployment of await deploymentsOfPool(db.knex, endpoint.poolName)) {
+      const revision = await servingRevision(db.knex, deployment.name);
+      if (!revision || revision.models.length === 0) continue;
+      try {
+        await loadOn(endpoint, revision, deadline);
+        await sidecars
+          .client(endpoint.grpcAddress)
+          .setRouting(revision.models[0]!.modelName, routingOf(revision), deadline);
+      } catch (error) {
+        failures.push(`deployment '${deployment.name}': ${(error as Error).message}`);
+      }
+    }
+    return failures;
   }
 
   async function sendSplit(endpoints: readonly EndpointRecord[], revision: RevisionRecord, deadline: number) {
@@ -142,6 +167,32 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
       await recordState(db, name, revision.number, state);
       logger.info({ deployment: name, revision: revision.number, state }, 'rollout finished');
       return state;
+    },
+
+    async reconcileEndpoint(endpoint) {
+      const where = { endpoint: endpoint.grpcAddress, pool: endpoint.poolName };
+      const deadline = Date.now() + rolloutTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const work = reconcile(endpoint, deadline);
+      // A late sidecar answer after the timeout must not surface as an unhandled rejection.
+      work.catch(() => undefined);
+      const timeout = new Promise<string[]>((resolve) => {
+        timer = setTimeout(
+          () => resolve([`Reconciling did not finish within ${rolloutTimeoutMs} ms`]),
+          rolloutTimeoutMs,
+        );
+      });
+      let failures: string[];
+      try {
+        failures = await Promise.race([work, timeout]);
+      } catch (error) {
+        failures = [(error as Error).message];
+      } finally {
+        clearTimeout(timer);
+      }
+      if (failures.length > 0) logger.warn({ ...where, failures }, 'endpoint reconcile failed');
+      else logger.info(where, 'endpoint reconciled');
+      return failures;
     },
   };
 }

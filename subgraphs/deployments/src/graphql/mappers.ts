@@ -12,6 +12,7 @@ export function toEndpointNode(
   record: EndpointRecord,
   now: number,
   heartbeatTimeoutMs: number,
+  reconcileStatus: string | null = null,
 ): ServingEndpoint {
   const health = endpointHealth(record, now, heartbeatTimeoutMs);
   return {
@@ -19,7 +20,7 @@ export function toEndpointNode(
     pool: record.poolName,
     grpcAddress: record.grpcAddress,
     status: health.status,
-    statusReason: health.reason,
+    statusReason: health.reason ?? reconcileStatus,
     lastHeartbeatAt: new Date(record.lastHeartbeatAt),
     lastProbedAt: date(record.probe?.at ?? null),
   };

@@ -20,9 +20,14 @@ export class ServingPoolResolver {
   }
 
   @FieldResolver(() => [ServingEndpoint])
-  async endpoints(@Root() pool: ServingPool, @Ctx() { db, heartbeatTimeoutMs }: DeploymentsContext) {
+  async endpoints(
+    @Root() pool: ServingPool,
+    @Ctx() { db, heartbeatTimeoutMs, reconciler }: DeploymentsContext,
+  ) {
     const now = db.clock.now();
-    return (await endpointsOfPool(db.knex, pool.name)).map((e) => toEndpointNode(e, now, heartbeatTimeoutMs));
+    return (await endpointsOfPool(db.knex, pool.name)).map((e) =>
+      toEndpointNode(e, now, heartbeatTimeoutMs, reconciler.status(e.id)),
+    );
   }
 
   @Mutation(() => ServingPool, { description: 'CONFLICT when the name is taken.' })
@@ -32,14 +37,18 @@ export class ServingPoolResolver {
 
   @Mutation(() => ServingEndpoint, {
     description:
-      'Called by a sidecar at start-up: the same pool and address give the same endpoint again (and count as a heartbeat).',
+      'Called by a sidecar at start-up: the same pool and address give the same endpoint again (and count as a heartbeat). A new endpoint, or one that was DOWN, is given the serving revisions of its pool in the background.',
   })
   async registerEndpoint(
     @Arg('pool', () => String) pool: string,
     @Arg('grpcAddress', () => String) grpcAddress: string,
-    @Ctx() { db, heartbeatTimeoutMs }: DeploymentsContext,
+    @Ctx() { db, heartbeatTimeoutMs, reconciler }: DeploymentsContext,
   ): Promise<ServingEndpoint> {
-    return toEndpointNode(await registerEndpoint(db, pool, grpcAddress), db.clock.now(), heartbeatTimeoutMs);
+    const { endpoint, previous } = await registerEndpoint(db, pool, grpcAddress);
+    const now = db.clock.now();
+    // Answers at once: the reconcile runs in the background and logs its own failures.
+    void reconciler.registered(endpoint, previous, now);
+    return toEndpointNode(endpoint, now, heartbeatTimeoutMs, reconciler.status(endpoint.id));
   }
 
   @Mutation(() => ServingEndpoint, {
@@ -47,9 +56,10 @@ export class ServingPoolResolver {
   })
   async heartbeat(
     @Arg('endpointId', () => ID) endpointId: string,
-    @Ctx() { db, heartbeatTimeoutMs }: DeploymentsContext,
+    @Ctx() { db, heartbeatTimeoutMs, reconciler }: DeploymentsContext,
   ): Promise<ServingEndpoint> {
-    return toEndpointNode(await heartbeat(db, endpointId), db.clock.now(), heartbeatTimeoutMs);
+    const endpoint = await heartbeat(db, endpointId);
+    return toEndpointNode(endpoint, db.clock.now(), heartbeatTimeoutMs, reconciler.status(endpoint.id));
   }
 
   @Mutation(() => ServingPool, {

@@ -97,7 +97,11 @@ export class ServingEndpoint {
   @Field(() => EndpointStatus)
   status!: 'UP' | 'DOWN';
 
-  @Field(() => String, { nullable: true, description: 'Why it is DOWN.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why it is DOWN; for an UP endpoint, "reconciling" while it is being given the serving revisions of its pool, or "reconcile failed: …".',
+  })
   statusReason!: string | null;
 
   @Field(() => Date)

@@ -148,6 +148,11 @@ export async function getDeployment(knex: Knex, name: string, field = 'name'): P
   return found;
 }
 
+/** The deployments placed on a serving pool, by name. */
+export async function deploymentsOfPool(knex: Knex, pool: string): Promise<DeploymentRecord[]> {
+  return (await knex('deployments').where({ pool_name: pool }).orderBy('name')).map(toDeploymentRecord);
+}
+
 export async function listDeployments(knex: Knex): Promise<DeploymentRecord[]> {
   return (await knex('deployments').orderBy('name')).map(toDeploymentRecord);
 }

@@ -39,18 +39,23 @@ export async function listPools(knex: Knex): Promise<PoolRecord[]> {
 
 /**
  * A sidecar announces itself: the first call creates the endpoint, later calls with the same pool and
- * address return the same endpoint and count as a heartbeat.
+ * address return the same endpoint and count as a heartbeat. `previous` is the endpoint as it was
+ * before this call (null when the call created it).
  */
 export async function registerEndpoint(
   db: Database,
   pool: string,
   grpcAddress: string,
-): Promise<EndpointRecord> {
+): Promise<{ endpoint: EndpointRecord; previous: EndpointRecord | null }> {
   const address = grpcAddress.trim();
   const port = Number(ADDRESS_PATTERN.exec(address)?.[2] ?? NaN);
   if (!(port >= 1 && port <= 65_535))
     throw badInput('grpcAddress', `grpcAddress must be host:port with a port 1–65535; got '${grpcAddress}'`);
   await getPool(db.knex, pool);
+  const before: Record<string, unknown> | undefined = await db
+    .knex('serving_endpoints')
+    .where({ pool_name: pool, grpc_address: address })
+    .first();
   const now = db.clock.now();
   await db
     .knex('serving_endpoints')
@@ -63,9 +68,10 @@ export async function registerEndpoint(
     })
     .onConflict(['pool_name', 'grpc_address'])
     .merge(['last_heartbeat_at']);
-  return toEndpointRecord(
+  const endpoint = toEndpointRecord(
     await db.knex('serving_endpoints').where({ pool_name: pool, grpc_address: address }).first(),
   );
+  return { endpoint, previous: before ? toEndpointRecord(before) : null };
 }
 
 export async function heartbeat(db: Database, endpointId: string): Promise<EndpointRecord> {
