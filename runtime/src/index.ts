@@ -29,3 +29,5 @@ export {
   MAX_PAGE_SIZE,
   MAX_TAG_VALUE_LENGTH,
 } from './validation';
+export { startGraphQLService } from './graphql-service';
+export type { GraphQLService, GraphQLServiceOptions } from './graphql-service';

@@ -1,13 +1,4 @@
-import { ApolloServer } from '@apollo/server';
-import type { Redis } from 'ioredis';
-import {
-  createErrorFormatter,
-  createLogger,
-  createRedisClient,
-  createServiceHttpServer,
-  redactUrl,
-  redisReadinessCheck,
-} from '@mlops/runtime';
+import { createLogger, redactUrl, startGraphQLService } from '@mlops/runtime';
 import {
   assertNoPendingMigrations,
   createDatabase,
@@ -60,7 +51,6 @@ export async function startDeploymentsService(
   const logger = options.logger ?? createLogger({ service: 'deployments', level: config.logLevel });
   const orm = await createDeploymentsOrm(config.database, (message) => logger.debug(message));
   const sidecars = options.sidecars ?? createGrpcSidecarConnector();
-  let redis: Redis | undefined;
   let stopProber = () => {};
   try {
     if (config.migrateOnStart) {
@@ -93,23 +83,12 @@ export async function startDeploymentsService(
       { name: 'database', check: async () => void (await db.knex.raw('SELECT 1')) },
       { name: 'migrations', check: () => assertNoPendingMigrations(orm) },
     ];
-    if (config.redisUrl) {
-      redis = createRedisClient(config.redisUrl);
-      redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
-      readinessChecks.push(redisReadinessCheck(redis));
-    }
-    const apollo = new ApolloServer<DeploymentsContext>({
+    const service = await startGraphQLService<DeploymentsContext>({
       schema: await buildDeploymentsSchema(),
-      formatError: createErrorFormatter(config.production),
-      introspection: !config.production,
-      includeStacktraceInErrorResponses: !config.production,
-      logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-    });
-    await apollo.start();
-    const http = createServiceHttpServer<DeploymentsContext>({
-      apollo,
       logger,
+      production: config.production,
       readinessChecks,
+      redisUrl: config.redisUrl,
       context: async (base) => ({
         ...base,
         db,
@@ -118,8 +97,10 @@ export async function startDeploymentsService(
         reconciler,
         heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       }),
+      port: config.port,
+      host: config.host,
     });
-    const { url, port } = await http.listen(config.port, config.host);
+    const { url, port } = service;
     logger.info(
       {
         url,
@@ -135,17 +116,14 @@ export async function startDeploymentsService(
       orm,
       async close() {
         stopProber();
-        await http.close();
-        await apollo.stop();
+        await service.close();
         sidecars.close();
-        redis?.disconnect();
         await orm.close();
       },
     };
   } catch (error) {
     stopProber();
     sidecars.close();
-    redis?.disconnect();
     await orm.close();
     throw error;
   }

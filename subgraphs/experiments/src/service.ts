@@ -1,13 +1,4 @@
-import { ApolloServer } from '@apollo/server';
-import type { Redis } from 'ioredis';
-import {
-  createErrorFormatter,
-  createLogger,
-  createRedisClient,
-  createServiceHttpServer,
-  redactUrl,
-  redisReadinessCheck,
-} from '@mlops/runtime';
+import { createLogger, redactUrl, startGraphQLService } from '@mlops/runtime';
 import {
   assertNoPendingMigrations,
   createDatabase,
@@ -48,7 +39,6 @@ export async function startExperimentsService(
   const { config } = options;
   const logger = options.logger ?? createLogger({ service: 'experiments', level: config.logLevel });
   const orm = await createExperimentsOrm(config.database, (message) => logger.debug(message));
-  let redis: Redis | undefined;
   try {
     if (config.migrateOnStart) {
       const applied = await migrateToLatest(orm);
@@ -63,26 +53,17 @@ export async function startExperimentsService(
         check: () => assertNoPendingMigrations(orm),
       },
     ];
-    if (config.redisUrl) {
-      redis = createRedisClient(config.redisUrl);
-      redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
-      readinessChecks.push(redisReadinessCheck(redis));
-    }
-    const apollo = new ApolloServer<ExperimentsContext>({
+    const service = await startGraphQLService<ExperimentsContext>({
       schema: await buildExperimentsSchema(),
-      formatError: createErrorFormatter(config.production),
-      introspection: !config.production,
-      includeStacktraceInErrorResponses: !config.production,
-      logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-    });
-    await apollo.start();
-    const http = createServiceHttpServer<ExperimentsContext>({
-      apollo,
       logger,
+      production: config.production,
       readinessChecks,
+      redisUrl: config.redisUrl,
       context: async (base) => ({ ...base, db, loaders: createLoaders(db) }),
+      port: config.port,
+      host: config.host,
     });
-    const { url, port } = await http.listen(config.port, config.host);
+    const { url, port } = service;
     logger.info(
       {
         url,
@@ -96,14 +77,11 @@ export async function startExperimentsService(
       port,
       orm,
       async close() {
-        await http.close();
-        await apollo.stop();
-        redis?.disconnect();
+        await service.close();
         await orm.close();
       },
     };
   } catch (error) {
-    redis?.disconnect();
     await orm.close();
     throw error;
   }

@@ -1,13 +1,4 @@
-import { ApolloServer } from '@apollo/server';
-import type { Redis } from 'ioredis';
-import {
-  createErrorFormatter,
-  createLogger,
-  createRedisClient,
-  createServiceHttpServer,
-  redactUrl,
-  redisReadinessCheck,
-} from '@mlops/runtime';
+import { createLogger, redactUrl, startGraphQLService } from '@mlops/runtime';
 import {
   assertNoPendingMigrations,
   createDatabase,
@@ -54,7 +45,6 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
   const logger = options.logger ?? createLogger({ service: 'models', level: config.logLevel });
   const artifacts = options.artifacts ?? createLocalArtifactStore(config.artifactDir);
   const orm = await createModelsOrm(config.database, (message) => logger.debug(message));
-  let redis: Redis | undefined;
   try {
     if (config.migrateOnStart) {
       const applied = await migrateToLatest(orm);
@@ -67,27 +57,18 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       // With MIGRATE_ON_START=false a pod must not take traffic before `npm run migrate` has run.
       { name: 'migrations', check: () => assertNoPendingMigrations(orm) },
     ];
-    if (config.redisUrl) {
-      redis = createRedisClient(config.redisUrl);
-      redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
-      readinessChecks.push(redisReadinessCheck(redis));
-    }
-    const apollo = new ApolloServer<ModelsContext>({
+    const service = await startGraphQLService<ModelsContext>({
       schema: await buildModelsSchema(),
-      formatError: createErrorFormatter(config.production),
-      introspection: !config.production,
-      includeStacktraceInErrorResponses: !config.production,
-      logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-    });
-    await apollo.start();
-    const http = createServiceHttpServer<ModelsContext>({
-      apollo,
       logger,
+      production: config.production,
       readinessChecks,
+      redisUrl: config.redisUrl,
       context: async (base) => ({ ...base, db, registry, loaders: createLoaders(db) }),
       routes: { '/artifacts': createArtifactUploadRoute({ artifacts, maxBytes: config.maxArtifactBytes }) },
+      port: config.port,
+      host: config.host,
     });
-    const { url, port } = await http.listen(config.port, config.host);
+    const { url, port } = service;
     logger.info(
       {
         url,
@@ -103,14 +84,11 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       orm,
       artifacts,
       async close() {
-        await http.close();
-        await apollo.stop();
-        redis?.disconnect();
+        await service.close();
         await orm.close();
       },
     };
   } catch (error) {
-    redis?.disconnect();
     await orm.close();
     throw error;
   }

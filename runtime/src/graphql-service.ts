@@ -1,0 +1,82 @@
+import { ApolloServer } from '@apollo/server';
+import type { BaseContext } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import { createErrorFormatter } from './graphql-errors';
+import { createServiceHttpServer } from './http-server';
+import type { RequestContextBase, RouteHandler } from './http-server';
+import type { Logger } from './logger';
+import type { ReadinessCheck } from './readiness';
+import { createRedisClient, redisReadinessCheck } from './redis';
+
+export interface GraphQLServiceOptions<TContext extends BaseContext> {
+  readonly schema: GraphQLSchema;
+  readonly logger: Logger;
+  /** Masks uncoded errors, drops stack traces and turns introspection off. */
+  readonly production: boolean;
+  /** The service's own dependencies (database, migrations); Redis is added when `redisUrl` is set. */
+  readonly readinessChecks: readonly ReadinessCheck[];
+  /** When set, a lazily connected client whose ping `/ready` also checks. */
+  readonly redisUrl: string | undefined;
+  context(base: RequestContextBase): Promise<TContext>;
+  /** Extra HTTP routes beside `/graphql`, e.g. an upload endpoint. */
+  readonly routes?: Readonly<Record<string, RouteHandler>>;
+  readonly port: number;
+  readonly host: string;
+}
+
+export interface GraphQLService {
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting and drains HTTP, stops Apollo, disconnects Redis. */
+  close(): Promise<void>;
+}
+
+/**
+ * What every subgraph serves the same way: Apollo Server with the shared error formatter over the
+ * runtime's HTTP server (`/graphql`, `/health`, `/ready`), plus the optional Redis readiness check.
+ * Rejects, with whatever it started stopped, when Apollo cannot start or the port cannot be bound.
+ */
+export async function startGraphQLService<TContext extends BaseContext>(
+  options: GraphQLServiceOptions<TContext>,
+): Promise<GraphQLService> {
+  const { logger, production } = options;
+  const readinessChecks = [...options.readinessChecks];
+  let redis: Redis | undefined;
+  if (options.redisUrl) {
+    redis = createRedisClient(options.redisUrl);
+    redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
+    readinessChecks.push(redisReadinessCheck(redis));
+  }
+  const apollo = new ApolloServer<TContext>({
+    schema: options.schema,
+    formatError: createErrorFormatter(production),
+    introspection: !production,
+    includeStacktraceInErrorResponses: !production,
+    logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+  });
+  try {
+    await apollo.start();
+    const http = createServiceHttpServer<TContext>({
+      apollo,
+      logger,
+      readinessChecks,
+      context: options.context,
+      routes: options.routes,
+    });
+    const { url, port } = await http.listen(options.port, options.host);
+    return {
+      url,
+      port,
+      async close() {
+        await http.close();
+        await apollo.stop();
+        redis?.disconnect();
+      },
+    };
+  } catch (error) {
+    await apollo.stop().catch(() => undefined);
+    redis?.disconnect();
+    throw error;
+  }
+}
