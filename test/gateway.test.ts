@@ -366,6 +366,13 @@ describe('readGatewayConfig', () => {
       redisUrl: undefined,
       logLevel: 'info',
       maxBodyBytes: 1024 * 1024,
+      subscriptions: {
+        maxPerConnection: 100,
+        maxTotal: 50_000,
+        connectionInitTimeoutMs: 3_000,
+        keepAliveMs: 12_000,
+        queueCapacity: 256,
+      },
     });
   });
 
@@ -379,6 +386,11 @@ describe('readGatewayConfig', () => {
       REDIS_URL: 'redis://cache:6379',
       LOG_LEVEL: 'warn',
       MAX_BODY_BYTES: '2048',
+      WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
+      WS_MAX_SUBSCRIPTIONS: '500',
+      WS_CONNECTION_INIT_TIMEOUT_MS: '1000',
+      WS_KEEP_ALIVE_MS: '0',
+      WS_SUBSCRIBER_QUEUE_SIZE: '32',
     });
 
     expect(config).toEqual({
@@ -390,7 +402,20 @@ describe('readGatewayConfig', () => {
       redisUrl: 'redis://cache:6379',
       logLevel: 'warn',
       maxBodyBytes: 2048,
+      subscriptions: {
+        maxPerConnection: 10,
+        maxTotal: 500,
+        connectionInitTimeoutMs: 1_000,
+        keepAliveMs: 0,
+        queueCapacity: 32,
+      },
     });
+  });
+
+  it('should name each subscription limit variable that is out of range', () => {
+    expect(() =>
+      readGatewayConfig({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0', WS_SUBSCRIBER_QUEUE_SIZE: 'many' }),
+    ).toThrow(/WS_MAX_SUBSCRIPTIONS_PER_CONNECTION[\s\S]*WS_SUBSCRIBER_QUEUE_SIZE/);
   });
 
   it('should name GATEWAY_PORT when it is not a port', () => {

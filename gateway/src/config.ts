@@ -50,12 +50,38 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   /** Largest accepted request body in bytes; larger bodies answer 413. `MAX_BODY_BYTES`; default 1 MiB. */
   readonly maxBodyBytes: number;
+  /** Limits of GraphQL subscriptions over WebSocket (`graphql-transport-ws` on the GraphQL path). */
+  readonly subscriptions: SubscriptionLimits;
+}
+
+export interface SubscriptionLimits {
+  /**
+   * Active subscriptions one connection may hold; the next is answered LIMIT_EXCEEDED.
+   * `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`; default 100.
+   */
+  readonly maxPerConnection: number;
+  /**
+   * Active subscriptions across this gateway process; the next is answered LIMIT_EXCEEDED.
+   * `WS_MAX_SUBSCRIPTIONS`; default 50000.
+   */
+  readonly maxTotal: number;
+  /** A client must send `connection_init` within this, else it is closed with 4408. `WS_CONNECTION_INIT_TIMEOUT_MS`; default 3000. */
+  readonly connectionInitTimeoutMs: number;
+  /** WebSocket ping interval; a client that missed the previous ping is dropped. `WS_KEEP_ALIVE_MS`; default 12000; 0 disables. */
+  readonly keepAliveMs: number;
+  /**
+   * Events held for one subscriber that has not read them; beyond, its connection is closed with
+   * 4508 (`WebSocketCloseCode.SLOW_CONSUMER`). `WS_SUBSCRIBER_QUEUE_SIZE`; default 256.
+   */
+  readonly queueCapacity: number;
 }
 
 /** Explicit settings; each one given wins over (and skips reading) its environment variable. */
-export type GatewayConfigOverrides = Partial<Omit<GatewayConfig, 'subgraphUrls'>> & {
+export type GatewayConfigOverrides = Partial<Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions'>> & {
   /** Merged over the `SUBGRAPH_<NAME>_URL` variables, name by name. */
   readonly subgraphUrls?: Readonly<Record<string, string>>;
+  /** Each limit given wins over its variable. */
+  readonly subscriptions?: Partial<SubscriptionLimits>;
 };
 
 /** The variable that overrides one subgraph's routing URL, e.g. `SUBGRAPH_EXPERIMENTS_URL`. */
@@ -98,6 +124,7 @@ export function readGatewayConfig(
     redisUrl: 'redisUrl' in overrides ? overrides.redisUrl : read.url('REDIS_URL', ['redis', 'rediss']),
     logLevel: overrides.logLevel ?? read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
+    subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
   };
 
   if (production && supergraph.kind === 'introspect') {
@@ -123,6 +150,18 @@ export function readGatewayConfig(
     if (introspect) return { kind: 'introspect' };
     return { kind: 'file', path: file === undefined ? defaultSupergraphPath() : path.resolve(file) };
   }
+}
+
+function readSubscriptionLimits(read: EnvReader, given: Partial<SubscriptionLimits>): SubscriptionLimits {
+  return {
+    maxPerConnection:
+      given.maxPerConnection ?? read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, { min: 1 }),
+    maxTotal: given.maxTotal ?? read.int('WS_MAX_SUBSCRIPTIONS', 50_000, { min: 1 }),
+    connectionInitTimeoutMs:
+      given.connectionInitTimeoutMs ?? read.int('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, { min: 1 }), // 3 s
+    keepAliveMs: given.keepAliveMs ?? read.int('WS_KEEP_ALIVE_MS', 12_000, { min: 0 }), // 12 s
+    queueCapacity: given.queueCapacity ?? read.int('WS_SUBSCRIBER_QUEUE_SIZE', 256, { min: 1 }),
+  };
 }
 
 function isHttpUrl(value: string): boolean {

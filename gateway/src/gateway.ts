@@ -7,12 +7,16 @@ import {
   createRedisClient,
   createServiceHttpServer,
   redisReadinessCheck,
+  serveGraphQLOverWebSocket,
 } from '@mlops/runtime';
-import type { Logger, ReadinessCheck, ServiceHttpServer } from '@mlops/runtime';
+import type { GraphQLWebSocketServer, Logger, ReadinessCheck, ServiceHttpServer } from '@mlops/runtime';
+import type { GraphQLDataSource } from '@apollo/gateway';
 import { readGatewayConfig, subgraphUrlVariable } from './config';
 import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
 import { createSubgraphDataSource } from './subgraph-data-source';
 import type { GatewayContext } from './subgraph-data-source';
+import { createSubscriptionEngine } from './subscriptions/subscription-engine';
+import type { SubscriptionContext } from './subscriptions/subscription-engine';
 import { assertOverridesKnown, loadSupergraph } from './supergraph';
 
 type Redis = ReturnType<typeof createRedisClient>;
@@ -42,6 +46,15 @@ export interface GatewayHandle {
    * stops Apollo and the gateway and disconnects Redis. Safe to call more than once.
    */
   close(): Promise<void>;
+  /** What the WebSocket side holds now: open connections, client subscriptions, shared streams, upstream subscriptions. */
+  stats(): GatewayStats;
+}
+
+export interface GatewayStats {
+  readonly connections: number;
+  readonly subscriptions: number;
+  readonly streams: number;
+  readonly upstreams: number;
 }
 
 type GatewayPhase =
@@ -63,21 +76,36 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // @apollo/gateway otherwise probes cloud metadata endpoints and sends usage data to Apollo; the
   // platform never phones home. The library reads this variable itself, at construction.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
-  const routedSubgraphs = new Set<string>();
+  const routedSubgraphs = new Map<string, { url: string; dataSource: GraphQLDataSource }>();
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
     buildService({ name, url }) {
-      routedSubgraphs.add(name);
       const target = config.subgraphUrls[name] ?? url;
       if (target === undefined) {
         throw new Error(
           `Subgraph '${name}' has no routing URL in the supergraph; set ${subgraphUrlVariable(name)}`,
         );
       }
-      return createSubgraphDataSource({ name, url: target, logger });
+      const dataSource = createSubgraphDataSource({ name, url: target, logger });
+      routedSubgraphs.set(name, { url: target, dataSource });
+      return dataSource;
     },
   });
+  // Subscriptions: @apollo/gateway cannot execute them, so the engine plans them with the same
+  // supergraph, subscribes to the owning subgraph over graphql-ws and runs the rest of each plan
+  // through this gateway's data sources.
+  const subscriptions = createSubscriptionEngine({
+    logger,
+    dataSource: (name) => routedSubgraphs.get(name)?.dataSource,
+    webSocketUrl: (name) => {
+      const routed = routedSubgraphs.get(name);
+      if (!routed) throw new Error(`Subgraph '${name}' is not routed`);
+      return routed.url.replace(/^http/, 'ws');
+    },
+    queueCapacity: config.subscriptions.queueCapacity,
+  });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.setSupergraph(coreSupergraphSdl));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger,
@@ -92,8 +120,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let apolloStarted = false;
   let redis: Redis | undefined;
   let http: ServiceHttpServer | undefined;
+  let websocket: GraphQLWebSocketServer | undefined;
   const stopAll = async (): Promise<void> => {
     state = { phase: 'stopping' };
+    // Subscribers first (1001: reconnect elsewhere); an open socket would keep HTTP from closing.
+    await websocket?.close();
+    await subscriptions.close();
     await http?.close();
     if (apolloStarted) await apollo.stop();
     if (redis) await disconnectRedis(redis);
@@ -102,7 +134,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   try {
     await startApollo(apollo, config);
     apolloStarted = true;
-    assertOverridesKnown(config.subgraphUrls, routedSubgraphs);
+    assertOverridesKnown(config.subgraphUrls, new Set(routedSubgraphs.keys()));
     if (config.redisUrl !== undefined) {
       redis = createRedisClient(config.redisUrl);
       redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis error'));
@@ -115,10 +147,40 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       readinessChecks: readinessChecks(() => state, redis),
       context: async (base) => base,
     });
+    const limits = config.subscriptions;
+    websocket = serveGraphQLOverWebSocket<SubscriptionContext>({
+      server: http.server,
+      logger,
+      schema: () => subscriptions.apiSchema(),
+      // Until verified identities land (JWT at the gateway), every caller is the anonymous one.
+      context: (base) => ({ ...base, identity: { key: '', headers: {} } }),
+      subscribe: (args) => subscriptions.subscribe(args),
+      // Queries and mutations go over HTTP, where the gateway's plugins and limits apply.
+      allowQueries: false,
+      production: config.production,
+      connectionInitTimeoutMs: limits.connectionInitTimeoutMs,
+      keepAliveMs: limits.keepAliveMs,
+      maxSubscriptionsPerConnection: limits.maxPerConnection,
+      maxSubscriptions: limits.maxTotal,
+    });
     const { port, url } = await http.listen(config.port, config.host);
     state = { phase: 'serving' };
     let closing: Promise<void> | undefined;
-    return { url, port, close: () => (closing ??= stopAll()) };
+    const socketServer = websocket;
+    return {
+      url,
+      port,
+      close: () => (closing ??= stopAll()),
+      stats: () => {
+        const { streams, upstreams } = subscriptions.stats();
+        return {
+          connections: socketServer.connectionCount(),
+          subscriptions: socketServer.subscriptionCount(),
+          streams,
+          upstreams,
+        };
+      },
+    };
   } catch (error) {
     await stopAll().catch((stopError: unknown) =>
       logger.error({ err: stopError }, 'cleanup after failed start failed'),

@@ -40,6 +40,8 @@ function grpcCode(error: unknown): GrpcStatus {
       return GrpcStatus.FAILED_PRECONDITION;
     case ErrorCode.UNAVAILABLE:
       return GrpcStatus.UNAVAILABLE;
+    case ErrorCode.SUBSCRIPTION_RESTART:
+      return GrpcStatus.ABORTED;
     case ErrorCode.UNAUTHENTICATED:
       return GrpcStatus.UNAUTHENTICATED;
     case ErrorCode.FORBIDDEN:

@@ -3,6 +3,8 @@ import type { BaseContext } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import { createErrorFormatter } from './graphql-errors';
+import { serveGraphQLOverWebSocket } from './graphql-ws-server';
+import type { WebSocketContextBase } from './graphql-ws-server';
 import { createServiceHttpServer } from './http-server';
 import type { RequestContextBase, RouteHandler } from './http-server';
 import type { Logger } from './logger';
@@ -18,7 +20,8 @@ export interface GraphQLServiceOptions<TContext extends BaseContext> {
   readonly readinessChecks: readonly ReadinessCheck[];
   /** When set, a lazily connected client whose ping `/ready` also checks. */
   readonly redisUrl: string | undefined;
-  context(base: RequestContextBase): Promise<TContext>;
+  /** The context of an HTTP request, and of a WebSocket operation (whose base has more). */
+  context(base: RequestContextBase | WebSocketContextBase): Promise<TContext>;
   /** Extra HTTP routes beside `/graphql`, e.g. an upload endpoint. */
   readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly port: number;
@@ -35,6 +38,7 @@ export interface GraphQLService {
 /**
  * What every subgraph serves the same way: Apollo Server with the shared error formatter over the
  * runtime's HTTP server (`/graphql`, `/health`, `/ready`), plus the optional Redis readiness check.
+ * A schema with a Subscription type is also served over `graphql-ws` on the same port and path.
  * Rejects, with whatever it started stopped, when Apollo cannot start or the port cannot be bound.
  */
 export async function startGraphQLService<TContext extends BaseContext>(
@@ -64,11 +68,25 @@ export async function startGraphQLService<TContext extends BaseContext>(
       context: options.context,
       routes: options.routes,
     });
-    const { url, port } = await http.listen(options.port, options.host);
+    const websocket = options.schema.getSubscriptionType()
+      ? serveGraphQLOverWebSocket<TContext>({
+          server: http.server,
+          logger,
+          schema: options.schema,
+          context: options.context,
+          production,
+        })
+      : undefined;
+    const { url, port } = await http.listen(options.port, options.host).catch(async (error: unknown) => {
+      await websocket?.close();
+      throw error;
+    });
     return {
       url,
       port,
       async close() {
+        // Sockets first: an open WebSocket would keep the HTTP server from closing.
+        await websocket?.close();
         await http.close();
         await apollo.stop();
         redis?.disconnect();

@@ -31,3 +31,12 @@ export {
 } from './validation';
 export { startGraphQLService } from './graphql-service';
 export type { GraphQLService, GraphQLServiceOptions } from './graphql-service';
+export { serveGraphQLOverWebSocket } from './graphql-ws-server';
+export type {
+  GraphQLWebSocketServer,
+  GraphQLWebSocketServerOptions,
+  SubscriptionResult,
+  WebSocketContextBase,
+} from './graphql-ws-server';
+export { createEventQueue } from './event-queue';
+export type { EventQueue, EventQueueOptions } from './event-queue';

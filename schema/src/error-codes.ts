@@ -17,5 +17,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   /** A dependency (database, cache, subgraph) did not answer. */
   UNAVAILABLE = 'UNAVAILABLE',
+  /**
+   * A live subscription ended because the schema it was planned against was replaced (supergraph
+   * reload); subscribe again, from the last cursor received, to continue on the new schema.
+   */
+  SUBSCRIPTION_RESTART = 'SUBSCRIPTION_RESTART',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

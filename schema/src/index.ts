@@ -9,3 +9,4 @@ export {
 export type { SubgraphDescriptor } from './subgraphs';
 export { composeSupergraph } from './compose';
 export type { SubgraphSdl, CompositionOutcome } from './compose';
+export { WebSocketCloseCode } from './websocket-close-codes';

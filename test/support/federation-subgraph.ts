@@ -1,7 +1,12 @@
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { createErrorFormatter, createLogger, createServiceHttpServer } from '@mlops/runtime';
+import {
+  createErrorFormatter,
+  createLogger,
+  createServiceHttpServer,
+  serveGraphQLOverWebSocket,
+} from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import type { SubgraphSdl } from '@mlops/schema';
 
@@ -16,6 +21,8 @@ export interface TestSubgraphOptions {
   /** Federation 2 SDL, served as-is and used for composition. */
   readonly sdl: string;
   readonly resolvers: SubgraphResolvers;
+  /** Default 0: a free port. */
+  readonly port?: number;
 }
 
 /** A real federation subgraph served over HTTP on a free port, recording what reached it. */
@@ -34,15 +41,20 @@ export function silentLogger(): Logger {
   return createLogger({ service: 'test', level: 'silent' });
 }
 
-/** Starts a subgraph through the same runtime HTTP server the real services use. */
+/**
+ * Starts a subgraph through the same runtime HTTP server the real services use; a schema with a
+ * Subscription type is also served over graphql-ws on the same path, as `startGraphQLService` does.
+ */
 export async function startTestSubgraph({
   name,
   sdl,
   resolvers,
+  port = 0,
 }: TestSubgraphOptions): Promise<TestSubgraph> {
   const requestIds: string[] = [];
+  const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers });
   const apollo = new ApolloServer<RequestContextBase>({
-    schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers }),
+    schema,
     // A development subgraph: unexpected errors keep their message, so the gateway must mask them.
     formatError: createErrorFormatter(false),
     stopOnTerminationSignals: false,
@@ -57,7 +69,16 @@ export async function startTestSubgraph({
       return base;
     },
   });
-  const { url } = await http.listen(0);
+  const websocket = schema.getSubscriptionType()
+    ? serveGraphQLOverWebSocket({
+        server: http.server,
+        logger: silentLogger(),
+        schema,
+        context: (base) => base,
+        production: false,
+      })
+    : undefined;
+  const { url } = await http.listen(port);
   let closing: Promise<void> | undefined;
   return {
     name,
@@ -66,6 +87,7 @@ export async function startTestSubgraph({
     definition: { name, url, sdl },
     close: () =>
       (closing ??= (async () => {
+        await websocket?.close(100);
         await http.close();
         await apollo.stop();
       })()),

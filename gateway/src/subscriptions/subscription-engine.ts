@@ -1,0 +1,279 @@
+import { executeQueryPlan } from '@apollo/gateway';
+import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
+import type { QueryPlan } from '@apollo/query-planner';
+import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import { GraphQLError, print } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, FormattedExecutionResult, GraphQLSchema } from 'graphql';
+import { codedError, createEventQueue } from '@mlops/runtime';
+import type { EventQueue, Logger, SubscriptionResult, WebSocketContextBase } from '@mlops/runtime';
+import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
+import { createSubscriptionSupergraph } from './subscription-planner';
+import type { SubscriptionPlan, SubscriptionSupergraph } from './subscription-planner';
+import { createUpstreamPool } from './upstream-pool';
+import type { ForwardedIdentity, UpstreamPool } from './upstream-pool';
+
+/** The GraphQL context of a subscription at the gateway. */
+export interface SubscriptionContext extends WebSocketContextBase {
+  readonly identity: ForwardedIdentity;
+}
+
+export interface SubscriptionEngineOptions {
+  readonly logger: Logger;
+  /** The gateway's data source for a subgraph (entity fetches for the rest of each plan). */
+  dataSource(serviceName: string): GraphQLDataSource | undefined;
+  /** Where a subgraph serves graphql-ws. */
+  webSocketUrl(serviceName: string): string;
+  /**
+   * Events held for one subscriber that has not taken them yet. When a subscriber falls this far
+   * behind, its connection is closed with `WebSocketCloseCode.SLOW_CONSUMER`. Default 256.
+   */
+  readonly queueCapacity?: number;
+}
+
+export interface SubscriptionEngine {
+  /**
+   * Loads (or replaces) the supergraph. On a replacement, every running subscription ends with
+   * SUBSCRIPTION_RESTART, since its plan may no longer hold.
+   */
+  setSupergraph(supergraphSdl: string): void;
+  /** The schema subscriptions are validated against; throws before the first `setSupergraph`. */
+  apiSchema(): GraphQLSchema;
+  /** graphql-ws `subscribe`: plans the operation and joins (or starts) its shared stream. */
+  subscribe(args: ExecutionArgs & { contextValue: SubscriptionContext }): Promise<SubscriptionResult>;
+  stats(): { subscribers: number; streams: number; upstreams: number };
+  /** Ends every subscription (clients see the socket close first) and closes upstream sockets. */
+  close(): Promise<void>;
+}
+
+/**
+ * One client operation shared by every subscriber that sent it (same document, variables and
+ * identity): one upstream subscription, the rest of the plan executed once per event, and the
+ * result fanned out to each subscriber's bounded queue.
+ */
+interface SharedStream {
+  readonly subscribers: Set<EventQueue<ExecutionResult>>;
+  /** Events whose execution has not finished; each waits for the one before, to keep order. */
+  pending: number;
+  tail: Promise<void>;
+  leave(): void;
+}
+
+/**
+ * Events of one stream whose execution has not finished. Beyond, the entity subgraphs cannot keep
+ * up with the event rate and the stream ends with UNAVAILABLE instead of queueing without bound.
+ */
+const MAX_PENDING_EXECUTIONS = 1_000;
+
+export function createSubscriptionEngine(options: SubscriptionEngineOptions): SubscriptionEngine {
+  const { logger, queueCapacity = 256 } = options;
+  let supergraph: SubscriptionSupergraph | undefined;
+  let generation = 0;
+  const streams = new Map<string, SharedStream>();
+  const upstreams: UpstreamPool = createUpstreamPool({ webSocketUrl: options.webSocketUrl, logger });
+
+  const endAll = (error: GraphQLError | undefined): void => {
+    const running = [...streams.values()];
+    streams.clear();
+    for (const stream of running) {
+      stream.leave();
+      for (const subscriber of stream.subscribers) {
+        if (error) subscriber.fail(error);
+        else subscriber.end();
+      }
+    }
+  };
+
+  const startStream = (
+    key: string,
+    current: SubscriptionSupergraph,
+    plan: SubscriptionPlan,
+    args: ExecutionArgs & { contextValue: SubscriptionContext },
+  ): SharedStream => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const subscribers = new Set<EventQueue<ExecutionResult>>();
+    const finish = (error?: GraphQLError): void => {
+      if (streams.get(key) === stream) streams.delete(key);
+      stream.leave();
+      for (const subscriber of subscribers) {
+        if (error) subscriber.fail(error);
+        else subscriber.end();
+      }
+    };
+    const onEvent = (event: FormattedExecutionResult): void => {
+      if (stream.pending >= MAX_PENDING_EXECUTIONS) {
+        finish(
+          codedError(
+            ErrorCode.UNAVAILABLE,
+            'The subscription fell behind its events (a subgraph is answering slowly); subscribe again from the last cursor received',
+          ),
+        );
+        return;
+      }
+      stream.pending += 1;
+      stream.tail = stream.tail
+        .then(() => executeEvent(current, plan, event, args))
+        .then((result) => {
+          stream.pending -= 1;
+          for (const subscriber of subscribers) subscriber.push(result);
+        })
+        .catch((error: unknown) => {
+          stream.pending -= 1;
+          logger.error({ err: error }, 'subscription event execution failed');
+          finish(codedError(ErrorCode.INTERNAL_SERVER_ERROR, 'A subscription event could not be executed'));
+        });
+    };
+    const leaveUpstream = upstreams.subscribe(
+      {
+        serviceName: plan.primary.serviceName,
+        operation: plan.primary.operation,
+        operationName: plan.primary.operationName,
+        variables: pick(variables, plan.primary.variableUsages ?? []),
+        identity: args.contextValue.identity,
+      },
+      { next: onEvent, end: finish },
+    );
+    let left = false;
+    const stream: SharedStream = {
+      subscribers,
+      pending: 0,
+      tail: Promise.resolve(),
+      leave: () => {
+        if (left) return;
+        left = true;
+        leaveUpstream();
+      },
+    };
+    return stream;
+  };
+
+  const executeEvent = async (
+    current: SubscriptionSupergraph,
+    plan: SubscriptionPlan,
+    event: FormattedExecutionResult,
+    args: ExecutionArgs & { contextValue: SubscriptionContext },
+  ): Promise<ExecutionResult> => {
+    const primaryService = plan.primary.serviceName;
+    const upstream = options.dataSource(primaryService);
+    // The event stands in for the primary fetch's answer, so Apollo's executor runs the rest of the
+    // plan (entity fetches, error paths, result shaping) exactly as it does for a query.
+    const eventSource: GraphQLDataSource = {
+      async process(request) {
+        if (request.request.query === plan.primary.operation) {
+          // The executor merges entities into what it is given: each execution gets its own copy.
+          return structuredClone(event) as Awaited<ReturnType<GraphQLDataSource['process']>>;
+        }
+        if (!upstream) throw codedError(ErrorCode.UNAVAILABLE, `Subgraph '${primaryService}' is not routed`);
+        return upstream.process(request);
+      },
+    };
+    const serviceMap: ServiceMap = new Proxy({} as ServiceMap, {
+      get: (_target, name) =>
+        name === primaryService
+          ? eventSource
+          : typeof name === 'string'
+            ? options.dataSource(name)
+            : undefined,
+    });
+    const queryPlan: QueryPlan = {
+      kind: 'QueryPlan',
+      node: plan.rest ? { kind: 'Sequence', nodes: [plan.primary, plan.rest] } : plan.primary,
+    };
+    const requestContext = {
+      request: {
+        query: undefined,
+        operationName: args.operationName ?? undefined,
+        variables: (args.variableValues ?? {}) as Record<string, unknown>,
+      },
+      context: args.contextValue,
+      logger,
+      metrics: {},
+      operationName: args.operationName ?? null,
+    } as unknown as GatewayGraphQLRequestContext;
+    const result = await executeQueryPlan(
+      queryPlan,
+      serviceMap,
+      requestContext,
+      plan.operationContext,
+      current.supergraphSchema,
+      current.internalApiSchema,
+    );
+    return result as ExecutionResult;
+  };
+
+  return {
+    setSupergraph(supergraphSdl) {
+      const previous = supergraph;
+      supergraph = createSubscriptionSupergraph(supergraphSdl);
+      generation += 1;
+      if (previous) {
+        endAll(
+          codedError(
+            ErrorCode.SUBSCRIPTION_RESTART,
+            'The supergraph was reloaded; subscribe again from the last cursor received',
+          ),
+        );
+      }
+    },
+    apiSchema() {
+      if (!supergraph) throw new Error('The supergraph is not loaded yet');
+      return supergraph.apiSchema;
+    },
+    async subscribe(args) {
+      const current = supergraph;
+      if (!current)
+        return { errors: [codedError(ErrorCode.UNAVAILABLE, 'The supergraph is not loaded yet')] };
+      let plan: SubscriptionPlan;
+      try {
+        plan = current.plan(args.document, args.operationName ?? undefined);
+      } catch (error) {
+        if (error instanceof GraphQLError) return { errors: [error] };
+        throw error;
+      }
+      const context = args.contextValue;
+      const key = JSON.stringify([
+        generation,
+        context.identity.key,
+        args.operationName ?? null,
+        print(args.document),
+        args.variableValues ?? {},
+      ]);
+      let stream = streams.get(key);
+      if (!stream) {
+        stream = startStream(key, current, plan, args);
+        streams.set(key, stream);
+      }
+      const joined = stream;
+      const subscriber: EventQueue<ExecutionResult> = createEventQueue<ExecutionResult>({
+        capacity: queueCapacity,
+        onOverflow: () =>
+          context.closeConnection(
+            WebSocketCloseCode.SLOW_CONSUMER,
+            `Slow consumer: more than ${queueCapacity} events waiting`,
+          ),
+        onClose: () => {
+          joined.subscribers.delete(subscriber);
+          if (joined.subscribers.size > 0) return;
+          if (streams.get(key) === joined) streams.delete(key);
+          joined.leave();
+        },
+      });
+      joined.subscribers.add(subscriber);
+      return subscriber;
+    },
+    stats() {
+      let subscribers = 0;
+      for (const stream of streams.values()) subscribers += stream.subscribers.size;
+      return { subscribers, streams: streams.size, upstreams: upstreams.size() };
+    },
+    async close() {
+      endAll(undefined);
+      await upstreams.close();
+    },
+  };
+}
+
+function pick(values: Readonly<Record<string, unknown>>, names: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of names) if (Object.hasOwn(values, name)) picked[name] = values[name];
+  return picked;
+}

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, getOperationAST, parse, subscribe as graphqlSubscribe, validate } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
+import { CloseCode, makeServer } from 'graphql-ws';
+import type { Context as ProtocolContext, SubscribePayload } from 'graphql-ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
+import { codedError, createErrorFormatter } from './graphql-errors';
+import type { RequestContextBase } from './http-server';
+import type { Logger } from './logger';
+
+/** What every WebSocket operation's GraphQL context starts from. */
+export interface WebSocketContextBase extends RequestContextBase {
+  /** The `connection_init` payload (where a client puts its token). */
+  readonly connectionParams: Readonly<Record<string, unknown>>;
+  /** Closes this client's connection, e.g. with `WebSocketCloseCode.SLOW_CONSUMER`. */
+  closeConnection(code: number, reason: string): void;
+}
+
+/** What a subscription's execution answers: a stream of results, or one result (an error). */
+export type SubscriptionResult = AsyncIterable<ExecutionResult> | ExecutionResult;
+
+export interface GraphQLWebSocketServerOptions<TContext> {
+  /** The HTTP server whose `upgrade` requests on `path` are taken over; others are refused. */
+  readonly server: http.Server;
+  /** Default `/graphql`: the same path as GraphQL over HTTP. */
+  readonly path?: string;
+  readonly logger: Logger;
+  /** Operations are validated against it; a function is read per operation (a gateway's schema changes). */
+  readonly schema: GraphQLSchema | (() => GraphQLSchema);
+  context(base: WebSocketContextBase): Promise<TContext> | TContext;
+  /** Executes subscriptions; default graphql-js `subscribe` over `schema`. */
+  subscribe?(args: ExecutionArgs & { contextValue: TContext }): Promise<SubscriptionResult>;
+  /**
+   * Whether queries and mutations are accepted over the socket too; default true (executed by
+   * graphql-js over `schema`). When false they are refused with BAD_USER_INPUT: use HTTP.
+   */
+  readonly allowQueries?: boolean;
+  /** Masks uncoded errors as `createErrorFormatter` does over HTTP. */
+  readonly production: boolean;
+  /** A client that has not sent `connection_init` by then is closed with 4408; default 3 s. */
+  readonly connectionInitTimeoutMs?: number;
+  /** Interval of WebSocket pings; a client that has not answered the previous one is dropped. Default 12 s; 0 disables. */
+  readonly keepAliveMs?: number;
+  /** Active subscriptions one connection may hold; the next is answered LIMIT_EXCEEDED. Default 100. */
+  readonly maxSubscriptionsPerConnection?: number;
+  /** Active subscriptions across the process; the next is answered LIMIT_EXCEEDED. Default 50,000. */
+  readonly maxSubscriptions?: number;
+  /** Largest accepted client message; larger closes the connection with 1009. Default 64 KiB. */
+  readonly maxPayloadBytes?: number;
+  /**
+   * How long a connection closed by the server (`closeConnection`) may take to finish the closing
+   * handshake before it is dropped; a client that stopped reading never would. Default 10 s.
+   */
+  readonly closeGraceMs?: number;
+}
+
+export interface GraphQLWebSocketServer {
+  /** Open connections. */
+  connectionCount(): number;
+  /** Active subscriptions over every connection. */
+  subscriptionCount(): number;
+  /**
+   * Refuses new connections, closes every open one with 1001 (going away) so clients reconnect
+   * elsewhere, and resolves when they are closed (terminating stragglers after `graceMs`, default 5 s).
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+interface ConnectionExtra {
+  readonly socket: WebSocket;
+  readonly request: http.IncomingMessage;
+  readonly requestId: string;
+  /** Ids of this connection's subscriptions that have started and not ended. */
+  readonly active: Set<string>;
+}
+
+type Context = ProtocolContext<Record<string, unknown>, ConnectionExtra>;
+
+/**
+ * Serves the `graphql-transport-ws` protocol (the `graphql-ws` library's protocol machine, adapted
+ * to `ws` here) on an HTTP server's upgrade path, with the limits a shared server needs.
+ */
+export function serveGraphQLOverWebSocket<TContext>(
+  options: GraphQLWebSocketServerOptions<TContext>,
+): GraphQLWebSocketServer {
+  const {
+    server,
+    path = '/graphql',
+    logger,
+    allowQueries = true,
+    connectionInitTimeoutMs = 3_000, // 3 s
+    keepAliveMs = 12_000, // 12 s
+    maxSubscriptionsPerConnection = 100,
+    maxSubscriptions = 50_000,
+    maxPayloadBytes = 64 * 1024, // 64 KiB
+    closeGraceMs = 10_000, // 10 s
+  } = options;
+  const formatError = createErrorFormatter(options.production);
+  const schemaOf = (): GraphQLSchema =>
+    typeof options.schema === 'function' ? options.schema() : options.schema;
+  let subscriptions = 0;
+  let accepting = true;
+
+  const release = (extra: ConnectionExtra, id: string): void => {
+    if (extra.active.delete(id)) subscriptions -= 1;
+  };
+
+  const protocol = makeServer<Record<string, unknown>, ConnectionExtra>({
+    connectionInitWaitTimeout: connectionInitTimeoutMs,
+    async onSubscribe(ctx: Context, id: string, payload: SubscribePayload) {
+      const prepared = prepare(payload);
+      if (Array.isArray(prepared)) return prepared;
+      const args = prepared as Omit<ExecutionArgs, 'contextValue'>;
+      if (ctx.extra.active.size >= maxSubscriptionsPerConnection) {
+        return [
+          codedError(
+            ErrorCode.LIMIT_EXCEEDED,
+            `A connection may hold at most ${maxSubscriptionsPerConnection} active subscriptions`,
+          ),
+        ];
+      }
+      if (subscriptions >= maxSubscriptions) {
+        return [
+          codedError(ErrorCode.LIMIT_EXCEEDED, 'This server holds its maximum of subscriptions; retry later'),
+        ];
+      }
+      ctx.extra.active.add(id);
+      subscriptions += 1;
+      const contextValue = await options.context({
+        requestId: ctx.extra.requestId,
+        headers: ctx.extra.request.headers,
+        connectionParams: ctx.connectionParams ?? {},
+        closeConnection: (code, reason) => closeWithin(ctx.extra.socket, code, reason, closeGraceMs),
+      });
+      return { ...args, contextValue };
+    },
+    subscribe: (args) =>
+      options.subscribe
+        ? options.subscribe(args as ExecutionArgs & { contextValue: TContext })
+        : graphqlSubscribe(args),
+    onComplete: (ctx, id) => release(ctx.extra, id),
+    onError(ctx, id, _payload, errors) {
+      release(ctx.extra, id);
+      return errors.map((error) => formatError(withCode(error).toJSON(), error));
+    },
+    onNext(_ctx, _id, _payload, _args, result) {
+      if (!result.errors) return;
+      return {
+        ...result,
+        errors: result.errors.map((error) => formatError(error.toJSON(), error)),
+      };
+    },
+  });
+
+  /** Parses and validates a subscribe message, or answers coded errors for it. */
+  function prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+    let document;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      return [
+        codedError(ErrorCode.BAD_USER_INPUT, (error as Error).message, { reason: 'GRAPHQL_PARSE_FAILED' }),
+      ];
+    }
+    const schema = schemaOf();
+    const invalid = validate(schema, document);
+    if (invalid.length > 0) return invalid.map(withCode);
+    const operationName = payload.operationName ?? undefined;
+    const operation = getOperationAST(document, operationName);
+    if (!operation) {
+      return [
+        codedError(ErrorCode.BAD_USER_INPUT, 'The document names no operation to run (set operationName)'),
+      ];
+    }
+    if (operation.operation !== 'subscription' && !allowQueries) {
+      return [
+        codedError(
+          ErrorCode.BAD_USER_INPUT,
+          `Only subscriptions are served over WebSocket here; send ${operation.operation} operations over HTTP`,
+        ),
+      ];
+    }
+    return { schema, document, operationName, variableValues: payload.variables ?? undefined };
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path || !accepting) {
+      socket.end(
+        `HTTP/1.1 ${accepting ? 404 : 503} ${accepting ? 'Not Found' : 'Service Unavailable'}\r\n\r\n`,
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  function accept(socket: WebSocket, request: http.IncomingMessage): void {
+    const headerId = request.headers['x-request-id'];
+    const extra: ConnectionExtra = {
+      socket,
+      request,
+      requestId: typeof headerId === 'string' && /^[\w.:-]{1,128}$/.test(headerId) ? headerId : randomUUID(),
+      active: new Set(),
+    };
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+    socket.on('error', (error) =>
+      logger.debug({ err: error, requestId: extra.requestId }, 'websocket error'),
+    );
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== WebSocket.OPEN) return resolve();
+            // Resolving on the write callback is the backpressure: a subscription's loop pulls its
+            // next event only once the previous one has left, so a slow client fills its queue.
+            socket.send(data, () => resolve());
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handler) =>
+          socket.on('message', (data: Buffer) => {
+            handler(data.toString('utf8')).catch((error: unknown) => {
+              logger.warn({ err: error, requestId: extra.requestId }, 'websocket message failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      alive.delete(socket);
+      for (const id of [...extra.active]) release(extra, id);
+      closed(code, reason.toString('utf8')).catch((error: unknown) =>
+        logger.warn({ err: error, requestId: extra.requestId }, 'websocket close handling failed'),
+      );
+    });
+  }
+
+  const alive = new Map<WebSocket, boolean>();
+  const pinger =
+    keepAliveMs > 0
+      ? setInterval(() => {
+          for (const [socket, answered] of alive) {
+            if (!answered) {
+              socket.terminate();
+              continue;
+            }
+            alive.set(socket, false);
+            socket.ping();
+          }
+        }, keepAliveMs)
+      : undefined;
+  pinger?.unref();
+
+  return {
+    connectionCount: () => wss.clients.size,
+    subscriptionCount: () => subscriptions,
+    async close(graceMs = 5_000) {
+      accepting = false;
+      server.off('upgrade', onUpgrade);
+      if (pinger) clearInterval(pinger);
+      const open = [...wss.clients];
+      const allClosed = Promise.all(
+        open.map((socket) =>
+          socket.readyState === WebSocket.CLOSED
+            ? undefined
+            : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+        ),
+      );
+      for (const socket of open) socket.close(WebSocketCloseCode.GOING_AWAY, 'Server shutting down');
+      const timer = setTimeout(() => open.forEach((socket) => socket.terminate()), graceMs);
+      await allClosed;
+      clearTimeout(timer);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** Starts the closing handshake and drops the connection if it has not finished within `graceMs`. */
+function closeWithin(socket: WebSocket, code: number, reason: string, graceMs: number): void {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  socket.close(code, reason);
+  const timer = setTimeout(() => socket.terminate(), graceMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** GraphQL validation errors carry no code of their own; give them the one Apollo uses over HTTP. */
+function withCode(error: GraphQLError): GraphQLError {
+  if (error.extensions.code !== undefined || error.originalError) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+  });
+}
