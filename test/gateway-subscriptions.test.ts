@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { createGateway } from '@mlops/gateway';
 import type { GatewayHandle, GatewayOptions } from '@mlops/gateway';
 import { createEventQueue } from '@mlops/runtime';
 import type { EventQueue } from '@mlops/runtime';
-import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
+import { ErrorCode, WebSocketCloseCode, composeSupergraph } from '@mlops/schema';
 import WebSocket from 'ws';
 import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
 import type { TestSubgraph } from './support/federation-subgraph';
@@ -456,6 +457,43 @@ describe('gateway subscriptions when things fail', () => {
       await federation.topic.waitForSubscribers(0);
     } finally {
       await client.dispose();
+    }
+  });
+
+  it('should end subscriptions with SUBSCRIPTION_RESTART when the supergraph file changes, then serve the new one', async () => {
+    const gateway = await federation.startGateway({ supergraphPollMs: 20 });
+    const client = connectGraphQLWs(gateway.url);
+    try {
+      const stream = recordSubscription(client, TICKS_WITH_QUOTE, { symbol: 'ACME' });
+      await federation.topic.waitForSubscribers(1);
+      const catalogWithSector = {
+        ...federation.catalog.definition,
+        sdl: federation.catalog.definition.sdl.replace('name: String!', 'name: String!  sector: String'),
+      };
+      const outcome = composeSupergraph([
+        federation.ticker.definition,
+        catalogWithSector,
+        federation.pricing.definition,
+      ]);
+      if (!outcome.ok) throw new Error(outcome.errors.join('\n'));
+
+      await writeFile(federation.supergraph.path, outcome.supergraphSdl);
+
+      expect(await stream.ended).toMatchObject({
+        kind: 'errors',
+        errors: [{ extensions: { code: ErrorCode.SUBSCRIPTION_RESTART } }],
+      });
+      await federation.topic.waitForSubscribers(0);
+      const renewed = recordSubscription(client, TICKS_WITH_QUOTE, { symbol: 'ACME' });
+      await federation.topic.waitForSubscribers(1);
+      federation.topic.publish({ seq: 9, symbol: 'ACME' });
+      expect(await renewed.waitFor(1)).toEqual([
+        { data: { ticks: { seq: 9, quote: { symbol: 'ACME', name: 'Acme Corp', price: 101.5 } } } },
+      ]);
+    } finally {
+      await client.dispose();
+      await gateway.close();
+      await federation.topic.waitForSubscribers(0);
     }
   });
 

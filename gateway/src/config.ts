@@ -33,6 +33,12 @@ export interface GatewayConfig {
    */
   readonly supergraph: SupergraphSource;
   /**
+   * How often the supergraph file is checked for changes, in ms; a changed file is loaded without
+   * dropping in-flight requests (running subscriptions end with SUBSCRIPTION_RESTART). A file that
+   * does not compose is logged and ignored. `SUPERGRAPH_POLL_MS`; default 0 (off). File mode only.
+   */
+  readonly supergraphPollMs: number;
+  /**
    * Routing URL per subgraph name, overriding the URL written in the supergraph (or the default
    * `http://127.0.0.1:<defaultPort>/graphql` when introspecting). `SUBGRAPH_<NAME>_URL` for every
    * subgraph in `SUBGRAPHS` (name upper-cased, dashes to underscores); default none. A name the
@@ -119,6 +125,7 @@ export function readGatewayConfig(
     port: overrides.port ?? read.port('GATEWAY_PORT', GATEWAY_DEFAULT_PORT),
     host: overrides.host ?? read.string('GATEWAY_HOST', '127.0.0.1'),
     supergraph,
+    supergraphPollMs: overrides.supergraphPollMs ?? read.int('SUPERGRAPH_POLL_MS', 0, { min: 0 }),
     subgraphUrls,
     production,
     redisUrl: 'redisUrl' in overrides ? overrides.redisUrl : read.url('REDIS_URL', ['redis', 'rediss']),

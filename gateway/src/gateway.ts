@@ -72,7 +72,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const logger = givenLogger ?? createLogger({ service: 'gateway', level: config.logLevel });
   let state: GatewayPhase = { phase: 'starting' };
 
-  const supergraphSdl = await loadSupergraph(config.supergraph, config.subgraphUrls, logger);
+  const supergraphSdl = await loadSupergraph(
+    config.supergraph,
+    config.subgraphUrls,
+    logger,
+    config.supergraphPollMs,
+  );
   // @apollo/gateway otherwise probes cloud metadata endpoints and sends usage data to Apollo; the
   // platform never phones home. The library reads this variable itself, at construction.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';

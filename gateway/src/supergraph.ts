@@ -1,27 +1,31 @@
 import { readFile } from 'node:fs/promises';
 import { IntrospectAndCompose } from '@apollo/gateway';
+import type { SupergraphManager } from '@apollo/gateway';
 import { ConfigError } from '@mlops/runtime';
 import type { Logger } from '@mlops/runtime';
 import { SUBGRAPHS, defaultSubgraphUrl } from '@mlops/schema';
 import { subgraphUrlVariable } from './config';
 import type { SupergraphSource } from './config';
 
-/** What `ApolloGateway` accepts as `supergraphSdl`: the composed SDL, or a manager that composes it. */
-export type GatewaySupergraph = string | IntrospectAndCompose;
+/** What `ApolloGateway` accepts as `supergraphSdl`: the composed SDL, or a manager that supplies it. */
+export type GatewaySupergraph = string | IntrospectAndCompose | SupergraphManager;
 
 /**
- * Reads the supergraph file, or prepares to introspect every subgraph in `SUBGRAPHS` (at its
- * override URL, else its default one). Throws a `ConfigError` naming the variable at fault.
+ * Reads the supergraph file (watching it for changes every `pollIntervalMs` when above 0), or
+ * prepares to introspect every subgraph in `SUBGRAPHS` (at its override URL, else its default
+ * one). Throws a `ConfigError` naming the variable at fault.
  */
 export async function loadSupergraph(
   source: SupergraphSource,
   subgraphUrls: Readonly<Record<string, string>>,
   logger: Logger,
+  pollIntervalMs = 0,
 ): Promise<GatewaySupergraph> {
   switch (source.kind) {
-    case 'file':
+    case 'file': {
+      let initial: string;
       try {
-        return await readFile(source.path, 'utf8');
+        initial = await readFile(source.path, 'utf8');
       } catch (error) {
         const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         throw new ConfigError([
@@ -29,6 +33,8 @@ export async function loadSupergraph(
             'run `npm run compose` to write it, or point SUPERGRAPH_PATH at a composed supergraph',
         ]);
       }
+      return pollIntervalMs > 0 ? watchedSupergraph(source.path, initial, pollIntervalMs, logger) : initial;
+    }
     case 'introspect': {
       const known = new Set(SUBGRAPHS.map((s) => s.name));
       const unknown = Object.keys(subgraphUrls).filter((name) => !known.has(name));
@@ -52,6 +58,42 @@ export async function loadSupergraph(
       throw new Error(`Unknown supergraph source ${JSON.stringify(_exhaustive)}`);
     }
   }
+}
+
+/**
+ * The supergraph file as a manager that re-reads it every `pollIntervalMs` and hands a changed one
+ * to the gateway: in-flight requests finish on the plan they started with, new ones use the new
+ * supergraph. A file that cannot be read or composed is logged and the current supergraph stays.
+ */
+function watchedSupergraph(
+  file: string,
+  initial: string,
+  pollIntervalMs: number,
+  logger: Logger,
+): SupergraphManager {
+  return {
+    async initialize({ update }) {
+      let current = initial;
+      let checking = false;
+      const timer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        readFile(file, 'utf8')
+          .then((next) => {
+            if (next === current) return;
+            update(next);
+            current = next;
+            logger.info({ file }, 'supergraph reloaded');
+          })
+          .catch((error: unknown) =>
+            logger.error({ err: error, file }, 'supergraph reload failed; keeping the current one'),
+          )
+          .finally(() => (checking = false));
+      }, pollIntervalMs);
+      timer.unref();
+      return { supergraphSdl: initial, cleanup: async () => clearInterval(timer) };
+    },
+  };
 }
 
 /**
