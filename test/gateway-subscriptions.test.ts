@@ -201,6 +201,18 @@ describe('gateway subscriptions over graphql-ws', () => {
     expect(body).toEqual({ data: { tickerStatus: 'ok', catalogSize: 2, currency: 'USD' } });
   });
 
+  it('should point a subscription sent over HTTP to the WebSocket endpoint', async () => {
+    const { status, body } = await postGraphQL(gateway.url, 'subscription { ticks(symbol: "ACME") { seq } }');
+
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      errors: [
+        expect.objectContaining({ extensions: expect.objectContaining({ code: ErrorCode.BAD_USER_INPUT }) }),
+      ],
+    });
+    expect((body as { errors: { message: string }[] }).errors[0]?.message).toMatch(/WebSocket/);
+  });
+
   it('should share one upstream subscription between identical client subscriptions', async () => {
     const clients = [connectGraphQLWs(gateway.url), connectGraphQLWs(gateway.url)];
     try {

@@ -1,7 +1,9 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import {
+  codedError,
   createErrorFormatter,
   createLogger,
   createRedisClient,
@@ -11,6 +13,7 @@ import {
 } from '@mlops/runtime';
 import type { GraphQLWebSocketServer, Logger, ReadinessCheck, ServiceHttpServer } from '@mlops/runtime';
 import type { GraphQLDataSource } from '@apollo/gateway';
+import { ErrorCode } from '@mlops/schema';
 import { readGatewayConfig, subgraphUrlVariable } from './config';
 import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
 import { createSubgraphDataSource } from './subgraph-data-source';
@@ -119,7 +122,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     includeStacktraceInErrorResponses: !config.production,
     // The process entry owns signal handling (`stopOnSignals`); Apollo must not race it.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), refuseSubscriptionsOverHttp()],
   });
 
   let apolloStarted = false;
@@ -192,6 +195,24 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     );
     throw error;
   }
+}
+
+/** Subscriptions run over WebSocket; over HTTP @apollo/gateway would fail them with an internal error. */
+function refuseSubscriptionsOverHttp(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation !== 'subscription') return;
+          throw codedError(
+            ErrorCode.BAD_USER_INPUT,
+            'Subscriptions are served over WebSocket (graphql-transport-ws protocol) at this same URL',
+            { http: { status: 400 } },
+          );
+        },
+      };
+    },
+  };
 }
 
 /** Starts Apollo, which makes the gateway load (and validate) the supergraph. */
