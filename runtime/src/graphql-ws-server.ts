@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, getOperationAST, parse, subscribe as graphqlSubscribe, validate } from 'graphql';
-import type { ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
+import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import { CloseCode, makeServer } from 'graphql-ws';
 import type { Context as ProtocolContext, SubscribePayload } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -71,11 +71,14 @@ export interface GraphQLWebSocketServer {
 
 interface ConnectionExtra {
   readonly socket: WebSocket;
-  readonly request: http.IncomingMessage;
+  /** The upgrade request's headers (not the request itself, which would pin its buffers). */
+  readonly headers: http.IncomingHttpHeaders;
   readonly requestId: string;
   /** Ids of this connection's subscriptions that have started and not ended. */
   readonly active: Set<string>;
 }
+
+const DOCUMENT_CACHE_SIZE = 1_000;
 
 type Context = ProtocolContext<Record<string, unknown>, ConnectionExtra>;
 
@@ -131,7 +134,7 @@ export function serveGraphQLOverWebSocket<TContext>(
       subscriptions += 1;
       const contextValue = await options.context({
         requestId: ctx.extra.requestId,
-        headers: ctx.extra.request.headers,
+        headers: ctx.extra.headers,
         connectionParams: ctx.connectionParams ?? {},
         closeConnection: (code, reason) => closeWithin(ctx.extra.socket, code, reason, closeGraceMs),
       });
@@ -155,19 +158,38 @@ export function serveGraphQLOverWebSocket<TContext>(
     },
   });
 
-  /** Parses and validates a subscribe message, or answers coded errors for it. */
-  function prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
-    let document;
+  // Parsed and validated documents by query text, for the schema they were validated against:
+  // thousands of clients sending the same subscription share one document (memory and CPU).
+  let documentsFor: GraphQLSchema | undefined;
+  const documents = new Map<string, DocumentNode | GraphQLError[]>();
+
+  function parseAndValidate(query: string, schema: GraphQLSchema): DocumentNode | GraphQLError[] {
+    if (documentsFor !== schema) {
+      documents.clear();
+      documentsFor = schema;
+    }
+    const cached = documents.get(query);
+    if (cached) return cached;
+    let document: DocumentNode;
     try {
-      document = parse(payload.query);
+      document = parse(query);
     } catch (error) {
       return [
         codedError(ErrorCode.BAD_USER_INPUT, (error as Error).message, { reason: 'GRAPHQL_PARSE_FAILED' }),
       ];
     }
-    const schema = schemaOf();
     const invalid = validate(schema, document);
-    if (invalid.length > 0) return invalid.map(withCode);
+    const outcome = invalid.length > 0 ? invalid.map(withCode) : document;
+    if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value as string);
+    documents.set(query, outcome);
+    return outcome;
+  }
+
+  /** Parses and validates a subscribe message, or answers coded errors for it. */
+  function prepare(payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+    const schema = schemaOf();
+    const document = parseAndValidate(payload.query, schema);
+    if (Array.isArray(document)) return document;
     const operationName = payload.operationName ?? undefined;
     const operation = getOperationAST(document, operationName);
     if (!operation) {
@@ -203,12 +225,11 @@ export function serveGraphQLOverWebSocket<TContext>(
     const headerId = request.headers['x-request-id'];
     const extra: ConnectionExtra = {
       socket,
-      request,
+      headers: request.headers,
       requestId: typeof headerId === 'string' && /^[\w.:-]{1,128}$/.test(headerId) ? headerId : randomUUID(),
       active: new Set(),
     };
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
+    const stopKeepAlive = keepAlive(socket, keepAliveMs);
     socket.on('error', (error) =>
       logger.debug({ err: error, requestId: extra.requestId }, 'websocket error'),
     );
@@ -234,7 +255,7 @@ export function serveGraphQLOverWebSocket<TContext>(
       extra,
     );
     socket.once('close', (code, reason) => {
-      alive.delete(socket);
+      stopKeepAlive();
       for (const id of [...extra.active]) release(extra, id);
       closed(code, reason.toString('utf8')).catch((error: unknown) =>
         logger.warn({ err: error, requestId: extra.requestId }, 'websocket close handling failed'),
@@ -242,29 +263,12 @@ export function serveGraphQLOverWebSocket<TContext>(
     });
   }
 
-  const alive = new Map<WebSocket, boolean>();
-  const pinger =
-    keepAliveMs > 0
-      ? setInterval(() => {
-          for (const [socket, answered] of alive) {
-            if (!answered) {
-              socket.terminate();
-              continue;
-            }
-            alive.set(socket, false);
-            socket.ping();
-          }
-        }, keepAliveMs)
-      : undefined;
-  pinger?.unref();
-
   return {
     connectionCount: () => wss.clients.size,
     subscriptionCount: () => subscriptions,
     async close(graceMs = 5_000) {
       accepting = false;
       server.off('upgrade', onUpgrade);
-      if (pinger) clearInterval(pinger);
       const open = [...wss.clients];
       const allClosed = Promise.all(
         open.map((socket) =>
@@ -280,6 +284,29 @@ export function serveGraphQLOverWebSocket<TContext>(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Pings the socket every `intervalMs` and drops it when the previous ping went unanswered. Each
+ * socket keeps its own phase (a random first delay), so thousands of connections opened together
+ * are not all pinged in one tick of the event loop.
+ */
+function keepAlive(socket: WebSocket, intervalMs: number): () => void {
+  if (intervalMs <= 0) return () => {};
+  let answered = true;
+  socket.on('pong', () => (answered = true));
+  let timer: NodeJS.Timeout = setTimeout(function ping() {
+    if (!answered) {
+      socket.terminate();
+      return;
+    }
+    answered = false;
+    socket.ping();
+    timer = setTimeout(ping, intervalMs);
+    timer.unref();
+  }, Math.random() * intervalMs);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 /** Starts the closing handshake and drops the connection if it has not finished within `graceMs`. */

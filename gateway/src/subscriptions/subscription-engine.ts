@@ -3,7 +3,13 @@ import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { GraphQLError, print } from 'graphql';
-import type { ExecutionArgs, ExecutionResult, FormattedExecutionResult, GraphQLSchema } from 'graphql';
+import type {
+  DocumentNode,
+  ExecutionArgs,
+  ExecutionResult,
+  FormattedExecutionResult,
+  GraphQLSchema,
+} from 'graphql';
 import { codedError, createEventQueue } from '@mlops/runtime';
 import type { EventQueue, Logger, SubscriptionResult, WebSocketContextBase } from '@mlops/runtime';
 import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
@@ -234,7 +240,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
         generation,
         context.identity.key,
         args.operationName ?? null,
-        print(args.document),
+        printed(args.document),
         args.variableValues ?? {},
       ]);
       let stream = streams.get(key);
@@ -270,6 +276,18 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       await upstreams.close();
     },
   };
+}
+
+// Documents are shared between subscribers sending the same text (the WebSocket server caches them).
+const printedDocuments = new WeakMap<DocumentNode, string>();
+
+function printed(document: DocumentNode): string {
+  let text = printedDocuments.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printedDocuments.set(document, text);
+  }
+  return text;
 }
 
 function pick(values: Readonly<Record<string, unknown>>, names: readonly string[]): Record<string, unknown> {
