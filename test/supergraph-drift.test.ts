@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { printSubgraphSdl as printAlertsSdl } from '@mlops/alerts';
 import { printSubgraphSdl as printDeploymentsSdl } from '@mlops/deployments';
 import { printSubgraphSdl as printExperimentsSdl } from '@mlops/experiments';
 import { printSubgraphSdl as printModelsSdl } from '@mlops/models';
@@ -10,6 +11,7 @@ const PRINTERS: Readonly<Record<string, () => Promise<string>>> = {
   experiments: printExperimentsSdl,
   models: printModelsSdl,
   deployments: printDeploymentsSdl,
+  alerts: printAlertsSdl,
 };
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');

@@ -40,3 +40,5 @@ export type {
 } from './graphql-ws-server';
 export { createEventQueue } from './event-queue';
 export type { EventQueue, EventQueueOptions } from './event-queue';
+export { createPubSub } from './pubsub';
+export type { PubSub, PubSubOptions } from './pubsub';

@@ -10,6 +10,7 @@ export const SUBGRAPHS: readonly SubgraphDescriptor[] = [
   { name: 'experiments', defaultPort: 4001 },
   { name: 'models', defaultPort: 4002 },
   { name: 'deployments', defaultPort: 4003 },
+  { name: 'alerts', defaultPort: 4004 },
 ];
 
 /** The gateway's fixed local port. */

@@ -1,0 +1,45 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { createSilence, expireSilence, listSilences } from '../store/silences';
+import type { AlertsContext } from './context';
+import { CreateSilenceInput } from './inputs';
+import { toSilenceNode } from './mappers';
+import { Silence } from './types';
+
+@Resolver(() => Silence)
+export class SilenceResolver {
+  @Query(() => [Silence], {
+    description: 'Newest first. active: true for those in force now, false for expired or not yet started.',
+  })
+  async silences(
+    @Arg('active', () => Boolean, { nullable: true }) active: boolean | null,
+    @Ctx() { db }: AlertsContext,
+  ): Promise<Silence[]> {
+    const now = db.clock.now();
+    return (await listSilences(db.knex, now, active)).map((s) => toSilenceNode(s, now));
+  }
+
+  @Mutation(() => Silence, {
+    description:
+      'BAD_USER_INPUT naming the field: no matchers, a bad label name or regex (matchers[i].name/value), endsAt not after startsAt or not in the future, an empty createdBy.',
+  })
+  async createSilence(
+    @Arg('input', () => CreateSilenceInput) input: CreateSilenceInput,
+    @Ctx() { db }: AlertsContext,
+  ): Promise<Silence> {
+    const silence = await createSilence(db, {
+      matchers: input.matchers,
+      startsAt: input.startsAt ? input.startsAt.getTime() : null,
+      endsAt: input.endsAt.getTime(),
+      createdBy: input.createdBy,
+      comment: input.comment ?? '',
+    });
+    return toSilenceNode(silence, db.clock.now());
+  }
+
+  @Mutation(() => Silence, {
+    description: 'Ends the silence now. NOT_FOUND; INVALID_STATE when already expired.',
+  })
+  async expireSilence(@Arg('id', () => ID) id: string, @Ctx() { db }: AlertsContext): Promise<Silence> {
+    return toSilenceNode(await expireSilence(db, id), db.clock.now());
+  }
+}

@@ -1,0 +1,17 @@
+import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { readAlertsConfig } from './config';
+import { startAlertsService } from './service';
+
+async function main(): Promise<void> {
+  const config = readAlertsConfig();
+  const logger = createLogger({ service: 'alerts', level: config.logLevel });
+  const service = await startAlertsService({ config, logger });
+  stopOnSignals(logger, () => service.close());
+}
+
+main().catch((error: unknown) => {
+  const logger = createLogger({ service: 'alerts' });
+  if (error instanceof ConfigError) logger.fatal({ problems: error.problems }, error.message);
+  else logger.fatal({ err: error }, 'alerts subgraph failed to start');
+  process.exit(1);
+});

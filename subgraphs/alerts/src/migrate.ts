@@ -1,0 +1,22 @@
+import { createLogger } from '@mlops/runtime';
+import { migrateToLatest } from '@mlops/runtime/database';
+import { readAlertsConfig } from './config';
+import { createAlertsOrm } from './store/orm';
+
+/** `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false. */
+async function main(): Promise<void> {
+  const config = readAlertsConfig();
+  const logger = createLogger({ service: 'alerts-migrate', level: config.logLevel });
+  const orm = await createAlertsOrm(config.database, (message) => logger.debug(message));
+  try {
+    const applied = await migrateToLatest(orm);
+    logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema is up to date');
+  } finally {
+    await orm.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  createLogger({ service: 'alerts-migrate' }).fatal({ err: error }, 'migration failed');
+  process.exit(1);
+});
