@@ -10,3 +10,5 @@ export type { SubgraphDescriptor } from './subgraphs';
 export { composeSupergraph } from './compose';
 export type { SubgraphSdl, CompositionOutcome } from './compose';
 export { WebSocketCloseCode } from './websocket-close-codes';
+export { ROLES } from './identity';
+export type { Identity, Role } from './identity';
