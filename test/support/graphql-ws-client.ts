@@ -10,6 +10,8 @@ export function connectGraphQLWs(httpUrl: string, options: Partial<ClientOptions
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
+    // Tests observe connection failures through each subscription's end, not the console.
+    onNonLazyError: () => {},
     ...options,
   });
 }
