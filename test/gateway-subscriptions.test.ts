@@ -377,6 +377,33 @@ describe('gateway subscription limits', () => {
     }
   });
 
+  it('should drop a client that stops answering pings and keep one that answers', async () => {
+    const gateway = await federation.startGateway({ subscriptions: { keepAliveMs: 50 } });
+    const mute = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+      autoPong: false,
+    });
+    const client = connectGraphQLWs(gateway.url);
+    try {
+      await once(mute, 'open');
+      mute.send(JSON.stringify({ type: 'connection_init' }));
+      const stream = recordSubscription(client, TICKS_WITH_QUOTE, { symbol: 'ACME' });
+
+      const [code] = (await once(mute, 'close')) as [number];
+
+      expect(code).toBe(1006); // terminated: no closing handshake with a peer that does not answer
+      await new Promise((resolve) => setTimeout(resolve, 200)); // several more ping intervals
+      await federation.topic.waitForSubscribers(1);
+      federation.topic.publish({ seq: 1, symbol: 'ACME' });
+      expect(await stream.waitFor(1)).toHaveLength(1);
+      expect(gateway.stats().connections).toBe(1);
+    } finally {
+      mute.terminate();
+      await client.dispose();
+      await gateway.close();
+      await federation.topic.waitForSubscribers(0);
+    }
+  });
+
   it('should close a slow consumer with 4508 instead of buffering without bound', async () => {
     const gateway = await federation.startGateway({ subscriptions: { queueCapacity: 4 } });
     const socket = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
