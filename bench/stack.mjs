@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -41,7 +42,13 @@ export async function startStack(database) {
   if (!outcome.ok) throw new Error(outcome.errors.join('\n'));
   const supergraphPath = path.join(dir, 'supergraph.graphql');
   await writeFile(supergraphPath, outcome.supergraphSdl);
-  const common = { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' };
+  // Production mode requires the internal identity keys the gateway signs each caller with.
+  const common = {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    INTERNAL_IDENTITY_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  };
   const children = [
     spawnService('subgraphs/experiments/dist/main.js', {
       ...common,

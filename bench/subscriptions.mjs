@@ -6,6 +6,7 @@
 // Run: `npm run bench:subscriptions` (builds first). Options: BENCH_SUBSCRIBERS=1000,5000
 // BENCH_TOPICS=100 BENCH_RATE=100 BENCH_SECONDS=20.
 import { fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,8 @@ async function runScenario(subscribers, supergraphPath, publisher) {
       SUPERGRAPH_PATH: supergraphPath,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // Required in production; the bench subgraphs do not check the signatures.
+      INTERNAL_IDENTITY_KEYS: `bench:${randomBytes(32).toString('base64')}`,
       WS_MAX_SUBSCRIPTIONS: '100000',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

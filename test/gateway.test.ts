@@ -8,6 +8,7 @@ import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
 import { TEST_REDIS_URL, serviceAvailable } from './support/services';
 import type { TestSubgraph } from './support/federation-subgraph';
 import { getStatus, postGraphQL } from './support/graphql-http';
+import { TEST_IDENTITY_KEYS, TEST_IDENTITY_KEYS_VALUE } from './support/identity';
 import { writeSupergraphFile } from './support/supergraph-file';
 import type { SupergraphFile } from './support/supergraph-file';
 
@@ -209,7 +210,10 @@ describe('createGateway', () => {
     let production: GatewayHandle;
 
     beforeAll(async () => {
-      production = await federation.startGateway({ production: true });
+      production = await federation.startGateway({
+        production: true,
+        internalIdentityKeys: TEST_IDENTITY_KEYS,
+      });
     });
 
     it('should refuse introspection', async () => {
@@ -374,6 +378,15 @@ describe('readGatewayConfig', () => {
         keepAliveMs: 12_000,
         queueCapacity: 256,
       },
+      auth: {
+        hs256Secret: undefined,
+        jwks: undefined,
+        issuers: undefined,
+        audiences: undefined,
+        rolesClaim: 'roles',
+        required: false,
+      },
+      internalIdentityKeys: undefined,
     });
   });
 
@@ -393,6 +406,12 @@ describe('readGatewayConfig', () => {
       WS_CONNECTION_INIT_TIMEOUT_MS: '1000',
       WS_KEEP_ALIVE_MS: '0',
       WS_SUBSCRIBER_QUEUE_SIZE: '32',
+      JWT_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+      JWT_ISSUERS: 'https://id.example, https://id2.example',
+      JWT_AUDIENCES: 'mlops',
+      JWT_ROLES_CLAIM: 'mlops_roles',
+      AUTH_REQUIRED: 'true',
+      INTERNAL_IDENTITY_KEYS: TEST_IDENTITY_KEYS_VALUE,
     });
 
     expect(config).toEqual({
@@ -412,7 +431,38 @@ describe('readGatewayConfig', () => {
         keepAliveMs: 0,
         queueCapacity: 32,
       },
+      auth: {
+        hs256Secret: undefined,
+        jwks: { kind: 'url', url: 'https://id.example/.well-known/jwks.json' },
+        issuers: ['https://id.example', 'https://id2.example'],
+        audiences: ['mlops'],
+        rolesClaim: 'mlops_roles',
+        required: true,
+      },
+      internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
+  });
+
+  it('should refuse production without internal identity keys, or with an HS256 secret', () => {
+    expect(() => readGatewayConfig({ NODE_ENV: 'production' })).toThrow(/INTERNAL_IDENTITY_KEYS is required/);
+    expect(() =>
+      readGatewayConfig({
+        NODE_ENV: 'production',
+        INTERNAL_IDENTITY_KEYS: TEST_IDENTITY_KEYS_VALUE,
+        JWT_HS256_SECRET: 'x'.repeat(40),
+      }),
+    ).toThrow(/JWT_HS256_SECRET is for development only/);
+  });
+
+  it('should name malformed auth settings', () => {
+    expect(() =>
+      readGatewayConfig({
+        JWT_HS256_SECRET: 'short',
+        JWT_JWKS_FILE: 'jwks.json',
+        JWT_JWKS_URL: 'https://id.example/jwks',
+        INTERNAL_IDENTITY_KEYS: 'k1:c2hvcnQ=',
+      }),
+    ).toThrow(/at least 32 characters[\s\S]*not both[\s\S]*key 'k1' has 5 bytes/);
   });
 
   it('should name each subscription limit variable that is out of range', () => {

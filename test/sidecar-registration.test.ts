@@ -31,6 +31,7 @@ describe.each(backends())('sidecar registration with the control plane on %s', (
           advertiseAddress: undefined,
           heartbeatMs: 100,
           createPool,
+          identityKeys: undefined,
         },
       },
       logger: createLogger({ service: 'inference-sidecar', level: 'silent' }),

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { ConfigError, createEnvReader } from '@mlops/runtime';
-import type { EnvReader } from '@mlops/runtime';
+import { ConfigError, createEnvReader, parseInternalIdentityKeys } from '@mlops/runtime';
+import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
+import type { JwksSource } from './auth/jwks';
 import { GATEWAY_DEFAULT_PORT, SUBGRAPHS } from '@mlops/schema';
 
 /** The environment as the gateway reads it; `process.env` by default. */
@@ -58,6 +59,39 @@ export interface GatewayConfig {
   readonly maxBodyBytes: number;
   /** Limits of GraphQL subscriptions over WebSocket (`graphql-transport-ws` on the GraphQL path). */
   readonly subscriptions: SubscriptionLimits;
+  /** How callers prove who they are (JWT bearer tokens). */
+  readonly auth: AuthConfig;
+  /**
+   * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
+   * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
+   * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
+   * development only, refused when `production`).
+   */
+  readonly internalIdentityKeys: InternalIdentityKeys | undefined;
+}
+
+export interface AuthConfig {
+  /**
+   * HS256 shared secret, at least 32 characters; development only (refused when `production`).
+   * `JWT_HS256_SECRET`; default none (HS256 tokens are refused).
+   */
+  readonly hs256Secret: string | undefined;
+  /**
+   * RS256/ES256 signing keys: `JWT_JWKS_FILE` (a mounted JWKS document) or `JWT_JWKS_URL` (the
+   * identity provider's JWKS endpoint), not both; default none. An unknown `kid` reloads the set.
+   */
+  readonly jwks: JwksSource | undefined;
+  /** Accepted `iss` values. `JWT_ISSUERS`, comma-separated; default any. */
+  readonly issuers: readonly string[] | undefined;
+  /** Accepted audiences. `JWT_AUDIENCES`, comma-separated; default any. */
+  readonly audiences: readonly string[] | undefined;
+  /** The claim listing roles (viewer, data-scientist, ml-engineer, admin). `JWT_ROLES_CLAIM`; default `roles`. */
+  readonly rolesClaim: string;
+  /**
+   * Whether a request without a token is refused (401) rather than served as anonymous.
+   * `AUTH_REQUIRED`; default false. An invalid token is always refused.
+   */
+  readonly required: boolean;
 }
 
 export interface SubscriptionLimits {
@@ -83,7 +117,11 @@ export interface SubscriptionLimits {
 }
 
 /** Explicit settings; each one given wins over (and skips reading) its environment variable. */
-export type GatewayConfigOverrides = Partial<Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions'>> & {
+export type GatewayConfigOverrides = Partial<
+  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth'>
+> & {
+  /** Each setting given wins over its variable. */
+  readonly auth?: Partial<AuthConfig>;
   /** Merged over the `SUBGRAPH_<NAME>_URL` variables, name by name. */
   readonly subgraphUrls?: Readonly<Record<string, string>>;
   /** Each limit given wins over its variable. */
@@ -132,7 +170,20 @@ export function readGatewayConfig(
     logLevel: overrides.logLevel ?? read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
+    auth: readAuth(read, overrides.auth ?? {}, problems),
+    internalIdentityKeys:
+      'internalIdentityKeys' in overrides ? overrides.internalIdentityKeys : readIdentityKeys(read, problems),
   };
+  if (production && config.auth.hs256Secret !== undefined) {
+    problems.push(
+      'JWT_HS256_SECRET is for development only; in production use JWT_JWKS_FILE or JWT_JWKS_URL',
+    );
+  }
+  if (production && config.internalIdentityKeys === undefined) {
+    problems.push(
+      'INTERNAL_IDENTITY_KEYS is required in production: subgraphs must be able to tell the gateway from any other caller',
+    );
+  }
 
   if (production && supergraph.kind === 'introspect') {
     problems.push(
@@ -156,6 +207,54 @@ export function readGatewayConfig(
     }
     if (introspect) return { kind: 'introspect' };
     return { kind: 'file', path: file === undefined ? defaultSupergraphPath() : path.resolve(file) };
+  }
+}
+
+function readAuth(read: EnvReader, given: Partial<AuthConfig>, problems: string[]): AuthConfig {
+  const list = (name: string): string[] | undefined => {
+    const value = read.optionalString(name);
+    return value === undefined
+      ? undefined
+      : value
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean);
+  };
+  const hs256Secret = 'hs256Secret' in given ? given.hs256Secret : read.optionalString('JWT_HS256_SECRET');
+  if (hs256Secret !== undefined && hs256Secret.length < 32) {
+    problems.push('JWT_HS256_SECRET must be at least 32 characters');
+  }
+  let jwks = given.jwks;
+  if (!('jwks' in given)) {
+    const file = read.optionalString('JWT_JWKS_FILE');
+    const url = read.url('JWT_JWKS_URL', ['http', 'https']);
+    if (file !== undefined && url !== undefined) problems.push('Set JWT_JWKS_FILE or JWT_JWKS_URL, not both');
+    jwks =
+      file !== undefined
+        ? { kind: 'file', path: path.resolve(file) }
+        : url !== undefined
+          ? { kind: 'url', url }
+          : undefined;
+  }
+  return {
+    hs256Secret,
+    jwks,
+    issuers: 'issuers' in given ? given.issuers : list('JWT_ISSUERS'),
+    audiences: 'audiences' in given ? given.audiences : list('JWT_AUDIENCES'),
+    rolesClaim: given.rolesClaim ?? read.string('JWT_ROLES_CLAIM', 'roles'),
+    required: given.required ?? read.oneOf('AUTH_REQUIRED', ['true', 'false'], 'false') === 'true',
+  };
+}
+
+function readIdentityKeys(read: EnvReader, problems: string[]): InternalIdentityKeys | undefined {
+  const value = read.optionalString('INTERNAL_IDENTITY_KEYS');
+  if (value === undefined) return undefined;
+  try {
+    return parseInternalIdentityKeys(value);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
   }
 }
 

@@ -18,6 +18,7 @@ import { readGatewayConfig, subgraphUrlVariable } from './config';
 import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
 import { createSubgraphDataSource } from './subgraph-data-source';
 import type { GatewayContext } from './subgraph-data-source';
+import { createCallerAuthenticator } from './auth/caller-authenticator';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
 import { assertOverridesKnown, loadSupergraph } from './supergraph';
@@ -84,6 +85,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // @apollo/gateway otherwise probes cloud metadata endpoints and sends usage data to Apollo; the
   // platform never phones home. The library reads this variable itself, at construction.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const callers = createCallerAuthenticator(config.auth, config.internalIdentityKeys);
   const routedSubgraphs = new Map<string, { url: string; dataSource: GraphQLDataSource }>();
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -95,7 +97,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           `Subgraph '${name}' has no routing URL in the supergraph; set ${subgraphUrlVariable(name)}`,
         );
       }
-      const dataSource = createSubgraphDataSource({ name, url: target, logger });
+      const dataSource = createSubgraphDataSource({
+        name,
+        url: target,
+        logger,
+        identityHeaders: callers.signedHeaders,
+      });
       routedSubgraphs.set(name, { url: target, dataSource });
       return dataSource;
     },
@@ -153,6 +160,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       path: '/graphql',
       maxBodyBytes: config.maxBodyBytes,
       readinessChecks: readinessChecks(() => state, redis),
+      authenticate: (headers) => callers.fromHeaders(headers),
       context: async (base) => base,
     });
     const limits = config.subscriptions;
@@ -160,8 +168,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       server: http.server,
       logger,
       schema: () => subscriptions.apiSchema(),
-      // Until verified identities land (JWT at the gateway), every caller is the anonymous one.
-      context: (base) => ({ ...base, identity: { key: '', headers: {} } }),
+      authenticate: (request) => callers.fromConnection(request),
+      context: (base) => ({ ...base, forwarded: callers.forwarded(base.identity) }),
       subscribe: (args) => subscriptions.subscribe(args),
       // Queries and mutations go over HTTP, where the gateway's plugins and limits apply.
       allowQueries: false,

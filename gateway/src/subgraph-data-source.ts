@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { codedError } from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
+import type { Identity } from '@mlops/schema';
 
 /** The gateway's per-request GraphQL context: what the runtime's HTTP server gives every request. */
 export type GatewayContext = RequestContextBase;
@@ -13,24 +14,30 @@ export interface SubgraphDataSourceOptions {
   /** Where the subgraph answers GraphQL. */
   readonly url: string;
   readonly logger: Logger;
+  /** The signed headers that tell the subgraph who the caller is (null: anonymous). */
+  identityHeaders(identity: Identity | null): Record<string, string>;
 }
 
 /**
  * How the gateway talks to one subgraph. Forwards the caller's `x-request-id` so one id follows a
- * request through every service's logs, and is the one place where a subgraph that cannot be
+ * request through every service's logs and the caller's verified identity, signed, and is the one place where a subgraph that cannot be
  * reached (refused connection, reset, non-JSON answer) becomes an `UNAVAILABLE` error.
  */
 export function createSubgraphDataSource({
   name,
   url,
   logger,
+  identityHeaders,
 }: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
   return new RemoteGraphQLDataSource<GatewayContext>({
     url,
     willSendRequest(options) {
-      // Health checks and schema loading run outside any incoming request, so they carry no id.
-      if ('incomingRequestContext' in options) {
-        options.request.http?.headers.set('x-request-id', options.context.requestId);
+      const headers = options.request.http?.headers;
+      // Health checks and schema loading run outside any incoming request: no id, anonymous.
+      const incoming = 'incomingRequestContext' in options ? options.context : undefined;
+      if (incoming) headers?.set('x-request-id', incoming.requestId);
+      for (const [name, value] of Object.entries(identityHeaders(incoming?.identity ?? null))) {
+        headers?.set(name, value);
       }
     },
     didEncounterError(error, _fetchRequest, _fetchResponse, context) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ConfigError, createEnvReader } from '@mlops/runtime';
+import { ConfigError, createEnvReader, readInternalIdentityKeys } from '@mlops/runtime';
+import type { InternalIdentityKeys } from '@mlops/runtime';
 
 export interface SidecarConfig {
   /** `SIDECAR_GRPC_PORT`; default 8001 (Triton's gRPC port). */
@@ -21,7 +22,9 @@ export interface SidecarConfig {
    * Registration with the deployments control plane, when `SIDECAR_CONTROL_PLANE_URL` (its GraphQL
    * endpoint, usually the gateway) and `SIDECAR_POOL` are both set: `SIDECAR_ADVERTISE_ADDRESS`
    * (default: the bound gRPC address), `SIDECAR_HEARTBEAT_MS` (default 5000),
-   * `SIDECAR_CREATE_POOL=true` to create a missing pool (development). Default: no registration.
+   * `SIDECAR_CREATE_POOL=true` to create a missing pool (development), `INTERNAL_IDENTITY_KEYS` (the
+   * platform's keys, to sign its calls when it calls the deployments subgraph directly). Default: no
+   * registration.
    */
   readonly controlPlane: {
     url: string;
@@ -29,6 +32,7 @@ export interface SidecarConfig {
     advertiseAddress: string | undefined;
     heartbeatMs: number;
     createPool: boolean;
+    identityKeys: InternalIdentityKeys | undefined;
   } | null;
   /** `LOG_LEVEL`; default info. */
   readonly logLevel: string;
@@ -64,6 +68,7 @@ export function readSidecarConfig(
   const heartbeatMs = read.int('SIDECAR_HEARTBEAT_MS', 5_000, { min: 100, max: 600_000 });
   const createPool = read.oneOf('SIDECAR_CREATE_POOL', ['true', 'false'], 'false') === 'true';
   const advertiseAddress = read.optionalString('SIDECAR_ADVERTISE_ADDRESS');
+  const identityKeys = readInternalIdentityKeys(read, false);
   read.done();
   if ((controlPlaneUrl === undefined) !== (pool === undefined)) {
     throw new ConfigError(['SIDECAR_CONTROL_PLANE_URL and SIDECAR_POOL must be set together (or neither)']);
@@ -71,7 +76,7 @@ export function readSidecarConfig(
   if (controlPlaneUrl && pool)
     return {
       ...config,
-      controlPlane: { url: controlPlaneUrl, pool, advertiseAddress, heartbeatMs, createPool },
+      controlPlane: { url: controlPlaneUrl, pool, advertiseAddress, heartbeatMs, createPool, identityKeys },
     };
   return config;
 }

@@ -1,4 +1,5 @@
-import type { Logger } from '@mlops/runtime';
+import { serviceIdentityHeaders } from '@mlops/runtime';
+import type { InternalIdentityKeys, Logger } from '@mlops/runtime';
 
 /**
  * Keeps this sidecar known to the deployments control plane: registers its gRPC address in a
@@ -15,6 +16,8 @@ export interface RegistrationOptions {
   readonly intervalMs: number;
   /** Create the pool when it does not exist (development; `SIDECAR_CREATE_POOL=true`). */
   readonly createPool: boolean;
+  /** Signs every call as `service:inference-sidecar` (when calling the deployments subgraph directly). */
+  readonly identityKeys?: InternalIdentityKeys;
   readonly logger: Logger;
 }
 
@@ -32,7 +35,7 @@ type GraphQLResult = {
 };
 
 export function startControlPlaneRegistration(options: RegistrationOptions): Registration {
-  const { url, pool, grpcAddress, intervalMs, createPool, logger } = options;
+  const { url, pool, grpcAddress, intervalMs, createPool, identityKeys, logger } = options;
   let endpointId: string | null = null;
   let failures = 0;
   let everRegistered = false;
@@ -43,7 +46,10 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
   const call = async (query: string, variables: Record<string, unknown>): Promise<GraphQLResult> => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...serviceIdentityHeaders('inference-sidecar', identityKeys),
+      },
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(Math.max(1_000, intervalMs)),
     });

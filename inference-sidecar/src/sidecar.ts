@@ -118,6 +118,7 @@ export async function startSidecar({
           grpcAddress: config.controlPlane.advertiseAddress ?? boundAddress,
           intervalMs: config.controlPlane.heartbeatMs,
           createPool: config.controlPlane.createPool,
+          identityKeys: config.controlPlane.identityKeys,
           logger,
         })
       : null;

@@ -6,6 +6,8 @@ import { createErrorFormatter } from './graphql-errors';
 import { serveGraphQLOverWebSocket } from './graphql-ws-server';
 import type { WebSocketContextBase } from './graphql-ws-server';
 import { createServiceHttpServer } from './http-server';
+import { verifyIdentityHeaders } from './internal-identity';
+import type { InternalIdentityKeys } from './internal-identity';
 import type { RequestContextBase, RouteHandler } from './http-server';
 import type { Logger } from './logger';
 import type { ReadinessCheck } from './readiness';
@@ -26,6 +28,12 @@ export interface GraphQLServiceOptions<TContext extends BaseContext> {
   readonly routes?: Readonly<Record<string, RouteHandler>>;
   readonly port: number;
   readonly host: string;
+  /**
+   * When set, every request (HTTP and WebSocket) must carry the gateway's signed identity headers,
+   * else it is answered 401 (WebSocket: closed 4401); the identity is in the context. Unset: every
+   * caller is anonymous and trusted (development).
+   */
+  readonly internalIdentityKeys?: InternalIdentityKeys;
 }
 
 export interface GraphQLService {
@@ -44,7 +52,7 @@ export interface GraphQLService {
 export async function startGraphQLService<TContext extends BaseContext>(
   options: GraphQLServiceOptions<TContext>,
 ): Promise<GraphQLService> {
-  const { logger, production } = options;
+  const { logger, production, internalIdentityKeys: keys } = options;
   const readinessChecks = [...options.readinessChecks];
   let redis: Redis | undefined;
   if (options.redisUrl) {
@@ -67,6 +75,7 @@ export async function startGraphQLService<TContext extends BaseContext>(
       readinessChecks,
       context: options.context,
       routes: options.routes,
+      authenticate: keys ? (headers) => verifyIdentityHeaders(headers, { keys }) : undefined,
     });
     const websocket = options.schema.getSubscriptionType()
       ? serveGraphQLOverWebSocket<TContext>({
@@ -74,6 +83,11 @@ export async function startGraphQLService<TContext extends BaseContext>(
           logger,
           schema: options.schema,
           context: options.context,
+          // The gateway's upstream connection carries the signed headers in `connection_init`.
+          authenticate: keys
+            ? ({ connectionParams }) =>
+                verifyIdentityHeaders((connectionParams.headers ?? {}) as Record<string, string>, { keys })
+            : undefined,
           production,
         })
       : undefined;

@@ -8,7 +8,9 @@ import type { Context as ProtocolContext, SubscribePayload } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
 import { codedError, createErrorFormatter } from './graphql-errors';
+import type { Identity } from '@mlops/schema';
 import type { RequestContextBase } from './http-server';
+import { UnauthenticatedError } from './internal-identity';
 import type { Logger } from './logger';
 
 /** What every WebSocket operation's GraphQL context starts from. */
@@ -31,6 +33,15 @@ export interface GraphQLWebSocketServerOptions<TContext> {
   /** Operations are validated against it; a function is read per operation (a gateway's schema changes). */
   readonly schema: GraphQLSchema | (() => GraphQLSchema);
   context(base: WebSocketContextBase): Promise<TContext> | TContext;
+  /**
+   * Establishes the caller once per connection, at `connection_init`, from the upgrade request's
+   * headers and the init payload (where browsers put their token). Throwing `UnauthenticatedError`
+   * closes the connection with 4401; default: every caller is anonymous.
+   */
+  authenticate?(request: {
+    readonly headers: http.IncomingHttpHeaders;
+    readonly connectionParams: Readonly<Record<string, unknown>>;
+  }): Promise<Identity | null> | Identity | null;
   /** Executes subscriptions; default graphql-js `subscribe` over `schema`. */
   subscribe?(args: ExecutionArgs & { contextValue: TContext }): Promise<SubscriptionResult>;
   /**
@@ -76,6 +87,8 @@ interface ConnectionExtra {
   readonly requestId: string;
   /** Ids of this connection's subscriptions that have started and not ended. */
   readonly active: Set<string>;
+  /** Set at `connection_init` by `authenticate`. */
+  identity: Identity | null;
 }
 
 const DOCUMENT_CACHE_SIZE = 1_000;
@@ -113,6 +126,20 @@ export function serveGraphQLOverWebSocket<TContext>(
 
   const protocol = makeServer<Record<string, unknown>, ConnectionExtra>({
     connectionInitWaitTimeout: connectionInitTimeoutMs,
+    async onConnect(ctx: Context) {
+      if (!options.authenticate) return true;
+      try {
+        ctx.extra.identity = await options.authenticate({
+          headers: ctx.extra.headers,
+          connectionParams: ctx.connectionParams ?? {},
+        });
+        return true;
+      } catch (error) {
+        if (!(error instanceof UnauthenticatedError)) throw error;
+        ctx.extra.socket.close(CloseCode.Unauthorized, `Unauthorized: ${error.message}`.slice(0, 120));
+        return false;
+      }
+    },
     async onSubscribe(ctx: Context, id: string, payload: SubscribePayload) {
       const prepared = prepare(payload);
       if (Array.isArray(prepared)) return prepared;
@@ -135,6 +162,7 @@ export function serveGraphQLOverWebSocket<TContext>(
       const contextValue = await options.context({
         requestId: ctx.extra.requestId,
         headers: ctx.extra.headers,
+        identity: ctx.extra.identity,
         connectionParams: ctx.connectionParams ?? {},
         closeConnection: (code, reason) => closeWithin(ctx.extra.socket, code, reason, closeGraceMs),
       });
@@ -228,6 +256,7 @@ export function serveGraphQLOverWebSocket<TContext>(
       headers: request.headers,
       requestId: typeof headerId === 'string' && /^[\w.:-]{1,128}$/.test(headerId) ? headerId : randomUUID(),
       active: new Set(),
+      identity: null,
     };
     const stopKeepAlive = keepAlive(socket, keepAliveMs);
     socket.on('error', (error) =>

@@ -3,6 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap } from '@apollo/server';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
+import type { Identity } from '@mlops/schema';
+import { ErrorCode } from '@mlops/schema';
+import { UnauthenticatedError } from './internal-identity';
 import type { Logger } from './logger';
 import { runReadinessChecks } from './readiness';
 import type { ReadinessCheck } from './readiness';
@@ -13,7 +16,16 @@ export interface RequestContextBase {
   readonly requestId: string;
   /** The incoming headers, lower-cased. */
   readonly headers: http.IncomingHttpHeaders;
+  /** Who is calling, as `authenticate` established; null for an anonymous caller. */
+  readonly identity: Identity | null;
 }
+
+/**
+ * Establishes the caller of a request from its headers (a verified JWT at the gateway, the signed
+ * internal identity at a service). Throwing `UnauthenticatedError` answers 401 without running
+ * anything; returning null lets the request through as anonymous.
+ */
+export type Authenticate = (headers: http.IncomingHttpHeaders) => Promise<Identity | null> | Identity | null;
 
 /**
  * A handler for one extra path beside GraphQL. It owns the request (its body stream) and answers
@@ -43,6 +55,11 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
    * (and limits) its own body.
    */
   routes?: Readonly<Record<string, RouteHandler>>;
+  /**
+   * Runs for GraphQL requests and extra routes (not `/health` or `/ready`); default: every caller is
+   * anonymous.
+   */
+  authenticate?: Authenticate;
 }
 
 export interface ServiceHttpServer {
@@ -75,6 +92,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     path = '/graphql',
     maxBodyBytes = 1024 * 1024, // 1 MiB
     routes = {},
+    authenticate = () => null,
   } = options;
 
   const server = http.createServer((req, res) => {
@@ -89,11 +107,15 @@ export function createServiceHttpServer<TContext extends BaseContext>(
       );
     });
     handle(req, res, requestId).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : 500;
+      const status =
+        error instanceof HttpError ? error.status : error instanceof UnauthenticatedError ? 401 : 500;
       if (status === 500) logger.error({ err: error, requestId }, 'request failed');
       if (!res.headersSent) {
+        const message = status === 500 ? 'Internal server error' : (error as Error).message;
         sendJson(res, status, {
-          errors: [{ message: status === 500 ? 'Internal server error' : (error as Error).message }],
+          errors: [
+            status === 401 ? { message, extensions: { code: ErrorCode.UNAUTHENTICATED } } : { message },
+          ],
         });
       } else {
         res.destroy();
@@ -118,12 +140,13 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     }
     const route =
       url.pathname !== path && Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
-    if (route) {
-      await route(req, res, { requestId, headers: req.headers });
+    if (!route && url.pathname !== path) {
+      sendJson(res, 404, { errors: [{ message: `No route for ${url.pathname}` }] });
       return;
     }
-    if (url.pathname !== path) {
-      sendJson(res, 404, { errors: [{ message: `No route for ${url.pathname}` }] });
+    const identity = await authenticate(req.headers);
+    if (route) {
+      await route(req, res, { requestId, headers: req.headers, identity });
       return;
     }
     const headers = new HeaderMap();
@@ -138,7 +161,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     };
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => options.context({ requestId, headers: req.headers }),
+      context: () => options.context({ requestId, headers: req.headers, identity }),
     });
     res.statusCode = response.status ?? 200;
     for (const [key, value] of response.headers) res.setHeader(key, value);

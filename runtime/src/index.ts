@@ -7,6 +7,7 @@ export type { ReadinessCheck, ReadinessReport } from './readiness';
 export { createRedisClient, redisReadinessCheck } from './redis';
 export { createServiceHttpServer, sendJson } from './http-server';
 export type {
+  Authenticate,
   ServiceHttpServer,
   ServiceHttpServerOptions,
   RequestContextBase,
@@ -42,3 +43,15 @@ export { createEventQueue } from './event-queue';
 export type { EventQueue, EventQueueOptions } from './event-queue';
 export { createPubSub } from './pubsub';
 export type { PubSub, PubSubOptions } from './pubsub';
+export {
+  IDENTITY_HEADER,
+  IDENTITY_SIGNATURE_HEADER,
+  IdentityRejected,
+  UnauthenticatedError,
+  parseInternalIdentityKeys,
+  readInternalIdentityKeys,
+  serviceIdentityHeaders,
+  signIdentityHeaders,
+  verifyIdentityHeaders,
+} from './internal-identity';
+export type { InternalIdentityKeys, VerifyIdentityOptions } from './internal-identity';

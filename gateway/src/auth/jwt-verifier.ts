@@ -1,10 +1,11 @@
 import { createHmac, timingSafeEqual, verify as verifySignature } from 'node:crypto';
+import { UnauthenticatedError } from '@mlops/runtime';
 import { ROLES } from '@mlops/schema';
 import type { Identity, Role } from '@mlops/schema';
 import type { JwksKeyStore } from './jwks';
 
 /** Why a token was refused; the message says what to fix, never echoes secrets. */
-export class TokenRejected extends Error {
+export class TokenRejected extends UnauthenticatedError {
   constructor(message: string) {
     super(message);
     this.name = 'TokenRejected';

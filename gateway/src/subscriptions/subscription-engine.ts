@@ -20,7 +20,8 @@ import type { ForwardedIdentity, UpstreamPool } from './upstream-pool';
 
 /** The GraphQL context of a subscription at the gateway. */
 export interface SubscriptionContext extends WebSocketContextBase {
-  readonly identity: ForwardedIdentity;
+  /** What identifies the caller to subgraphs; subscriptions share upstream streams only within one. */
+  readonly forwarded: ForwardedIdentity;
 }
 
 export interface SubscriptionEngineOptions {
@@ -134,7 +135,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
         operation: plan.primary.operation,
         operationName: plan.primary.operationName,
         variables: pick(variables, plan.primary.variableUsages ?? []),
-        identity: args.contextValue.identity,
+        identity: args.contextValue.forwarded,
       },
       { next: onEvent, end: finish },
     );
@@ -238,7 +239,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       const context = args.contextValue;
       const key = JSON.stringify([
         generation,
-        context.identity.key,
+        context.forwarded.key,
         args.operationName ?? null,
         printed(args.document),
         args.variableValues ?? {},
@@ -249,6 +250,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
         streams.set(key, stream);
       }
       const joined = stream;
+      let cancelExpiry = (): void => {};
       const subscriber: EventQueue<ExecutionResult> = createEventQueue<ExecutionResult>({
         capacity: queueCapacity,
         onOverflow: () =>
@@ -257,6 +259,7 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
             `Slow consumer: more than ${queueCapacity} events waiting`,
           ),
         onClose: () => {
+          cancelExpiry();
           joined.subscribers.delete(subscriber);
           if (joined.subscribers.size > 0) return;
           if (streams.get(key) === joined) streams.delete(key);
@@ -264,6 +267,17 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
         },
       });
       joined.subscribers.add(subscriber);
+      const expiresAt = context.identity?.expiresAt;
+      if (expiresAt !== undefined) {
+        cancelExpiry = scheduleAt(expiresAt * 1000, () =>
+          subscriber.fail(
+            codedError(
+              ErrorCode.UNAUTHENTICATED,
+              'The token expired; reconnect with a fresh token and subscribe again from the last cursor received',
+            ),
+          ),
+        );
+      }
       return subscriber;
     },
     stats() {
@@ -276,6 +290,21 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       await upstreams.close();
     },
   };
+}
+
+/** Runs `fn` at `epochMs` (however far: setTimeout holds at most 24.8 days); returns a cancel. */
+function scheduleAt(epochMs: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const remaining = epochMs - Date.now();
+    timer = setTimeout(
+      () => (epochMs > Date.now() ? arm() : fn()),
+      Math.max(0, Math.min(remaining, 2 ** 31 - 1)),
+    );
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 // Documents are shared between subscribers sending the same text (the WebSocket server caches them).

@@ -11,8 +11,8 @@ import { ErrorCode } from '@mlops/schema';
 export interface ForwardedIdentity {
   /** Equal for callers that may share one upstream subscription; `''` for anonymous callers. */
   readonly key: string;
-  /** Sent to the subgraph in `connection_init` as `{ headers }`. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** Sent to the subgraph in `connection_init` as `{ headers }`; called at each (re)connect, so a signature is fresh. */
+  headers(): Readonly<Record<string, string>>;
 }
 
 export interface UpstreamListener {
@@ -69,7 +69,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       client = createClient({
         url: options.webSocketUrl(serviceName),
         webSocketImpl: WebSocket,
-        connectionParams: { headers: identity.headers },
+        connectionParams: () => ({ headers: identity.headers() }),
         lazy: true,
         lazyCloseTimeout: 1_000, // 1 s: a resubscribe right after the last leaves reuses the socket
         keepAlive: keepAliveMs,

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { createEnvReader } from '@mlops/runtime';
+import { createEnvReader, readInternalIdentityKeys } from '@mlops/runtime';
+import type { InternalIdentityKeys } from '@mlops/runtime';
 import type { DatabaseConfig } from '@mlops/runtime/database';
 import { SUBGRAPHS } from '@mlops/schema';
 import { DEFAULT_EVENTS_CHANNEL } from './events/event-publisher';
@@ -50,6 +51,11 @@ export interface AlertsConfig {
   readonly migrateOnStart: boolean;
   /** `NODE_ENV=production` masks internal errors and turns introspection off. */
   readonly production: boolean;
+  /**
+   * `INTERNAL_IDENTITY_KEYS` (`id:base64secret,…`, the gateway's keys): requests without the gateway's
+   * signed identity are answered 401. Required in production; unset in development trusts every caller.
+   */
+  readonly internalIdentityKeys: InternalIdentityKeys | undefined;
   /** `LOG_LEVEL`; default info. */
   readonly logLevel: string;
 }
@@ -77,6 +83,7 @@ export function readAlertsConfig(
     eventsChannel: read.string('ALERTS_EVENTS_CHANNEL', DEFAULT_EVENTS_CHANNEL),
     migrateOnStart: read.oneOf('MIGRATE_ON_START', ['true', 'false'], 'true') === 'true',
     production: read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development') === 'production',
+    internalIdentityKeys: readInternalIdentityKeys(read, (env.NODE_ENV ?? '').trim() === 'production'),
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   read.done();

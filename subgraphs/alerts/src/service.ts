@@ -106,6 +106,7 @@ export async function startAlertsService(options: AlertsServiceOptions): Promise
       },
       port: config.port,
       host: config.host,
+      internalIdentityKeys: config.internalIdentityKeys,
     });
     const schedule = scheduleEvaluation({ evaluator, intervalMs: config.evaluationIntervalMs, logger });
     stopSchedule = () => schedule.stop();

@@ -1,4 +1,4 @@
-import { createLogger, redactUrl, startGraphQLService } from '@mlops/runtime';
+import { createLogger, redactUrl, serviceIdentityHeaders, startGraphQLService } from '@mlops/runtime';
 import {
   assertNoPendingMigrations,
   createDatabase,
@@ -58,7 +58,11 @@ export async function startDeploymentsService(
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     const db = createDatabase(orm, config.database.kind, options.clock ?? systemClock);
-    const registry = options.registry ?? createHttpModelRegistryClient(config.modelsSubgraphUrl);
+    const registry =
+      options.registry ??
+      createHttpModelRegistryClient(config.modelsSubgraphUrl, 5_000, () =>
+        serviceIdentityHeaders('deployments', config.internalIdentityKeys),
+      );
     const controller = createRolloutController({
       db,
       sidecars,
@@ -99,6 +103,7 @@ export async function startDeploymentsService(
       }),
       port: config.port,
       host: config.host,
+      internalIdentityKeys: config.internalIdentityKeys,
     });
     const { url, port } = service;
     logger.info(

@@ -62,6 +62,7 @@ export async function startExperimentsService(
       context: async (base) => ({ ...base, db, loaders: createLoaders(db) }),
       port: config.port,
       host: config.host,
+      internalIdentityKeys: config.internalIdentityKeys,
     });
     const { url, port } = service;
     logger.info(

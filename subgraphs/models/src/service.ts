@@ -67,6 +67,7 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       routes: { '/artifacts': createArtifactUploadRoute({ artifacts, maxBytes: config.maxArtifactBytes }) },
       port: config.port,
       host: config.host,
+      internalIdentityKeys: config.internalIdentityKeys,
     });
     const { url, port } = service;
     logger.info(

@@ -12,8 +12,15 @@ export interface ModelRegistryClient {
 
 const QUERY = 'query($m: String!, $v: Int!) { modelVersion(modelName: $m, version: $v) { status } }';
 
-/** Asks the models subgraph over HTTP GraphQL (`MODELS_SUBGRAPH_URL`). */
-export function createHttpModelRegistryClient(url: string, timeoutMs = 5_000): ModelRegistryClient {
+/**
+ * Asks the models subgraph over HTTP GraphQL (`MODELS_SUBGRAPH_URL`), with `identityHeaders()` (the
+ * service's signed identity when internal keys are configured) on every call.
+ */
+export function createHttpModelRegistryClient(
+  url: string,
+  timeoutMs = 5_000,
+  identityHeaders: () => Record<string, string> = () => ({}),
+): ModelRegistryClient {
   return {
     async versionStatus(modelName, version) {
       let body: {
@@ -23,7 +30,7 @@ export function createHttpModelRegistryClient(url: string, timeoutMs = 5_000): M
       try {
         const response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...identityHeaders() },
           body: JSON.stringify({ query: QUERY, variables: { m: modelName, v: version } }),
           signal: AbortSignal.timeout(timeoutMs),
         });
