@@ -272,6 +272,26 @@ describe('gateway subscriptions over graphql-ws', () => {
     }
   });
 
+  it('should deliver the events received before the subgraph completes the subscription, then complete', async () => {
+    const client = connectGraphQLWs(gateway.url);
+    try {
+      const stream = recordSubscription(client, TICKS_WITH_QUOTE, { symbol: 'ACME' });
+      await federation.topic.waitForSubscribers(1);
+
+      for (const { queue } of federation.topic.subscribers) {
+        queue.push({ seq: 1, symbol: 'ACME' });
+        queue.push({ seq: 2, symbol: 'ACME' });
+        queue.end();
+      }
+
+      expect(await stream.ended).toEqual({ kind: 'complete' });
+      expect(stream.results.map((r) => (r.data as { ticks: { seq: number } }).ticks.seq)).toEqual([1, 2]);
+    } finally {
+      await client.dispose();
+      await federation.topic.waitForSubscribers(0);
+    }
+  });
+
   it('should answer a validation error with its code and keep the connection', async () => {
     const client = connectGraphQLWs(gateway.url);
     try {

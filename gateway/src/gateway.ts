@@ -18,6 +18,9 @@ import { readGatewayConfig, subgraphUrlVariable } from './config';
 import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
 import { createSubgraphDataSource } from './subgraph-data-source';
 import type { GatewayContext } from './subgraph-data-source';
+import { readAccessRules } from './auth/access-rules';
+import type { AccessRules } from './auth/access-rules';
+import { authorizingGateway } from './auth/authorizing-gateway';
 import { createCallerAuthenticator } from './auth/caller-authenticator';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
@@ -119,10 +122,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return routed.url.replace(/^http/, 'ws');
     },
     queueCapacity: config.subscriptions.queueCapacity,
+    accessRules: () => accessRules,
   });
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => subscriptions.setSupergraph(coreSupergraphSdl));
+  let accessRules: AccessRules = readAccessRules('type Query { _: Int }');
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    accessRules = readAccessRules(coreSupergraphSdl);
+    subscriptions.setSupergraph(coreSupergraphSdl);
+  });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: authorizingGateway(gateway, () => accessRules),
     logger,
     formatError: createErrorFormatter(config.production),
     introspection: !config.production,

@@ -6,11 +6,15 @@ import type { Logger } from '@mlops/runtime';
 import { SUBGRAPHS, defaultSubgraphUrl } from '@mlops/schema';
 import { subgraphUrlVariable } from './config';
 import type { SupergraphSource } from './config';
+import { withoutSecurityPurpose } from './auth/access-rules';
 
 /** What `ApolloGateway` accepts as `supergraphSdl`: the composed SDL, or a manager that supplies it. */
-export type GatewaySupergraph = string | IntrospectAndCompose | SupergraphManager;
+export type GatewaySupergraph = string | SupergraphManager;
 
 /**
+ * Every supergraph reaches the gateway through `withoutSecurityPurpose`, since `@apollo/gateway`
+ * refuses the `@authenticated`/`@requiresScopes` features that this gateway enforces itself.
+ *
  * Reads the supergraph file (watching it for changes every `pollIntervalMs` when above 0), or
  * prepares to introspect every subgraph in `SUBGRAPHS` (at its override URL, else its default
  * one). Throws a `ConfigError` naming the variable at fault.
@@ -33,7 +37,9 @@ export async function loadSupergraph(
             'run `npm run compose` to write it, or point SUPERGRAPH_PATH at a composed supergraph',
         ]);
       }
-      return pollIntervalMs > 0 ? watchedSupergraph(source.path, initial, pollIntervalMs, logger) : initial;
+      return pollIntervalMs > 0
+        ? watchedSupergraph(source.path, initial, pollIntervalMs, logger)
+        : withoutSecurityPurpose(initial);
     }
     case 'introspect': {
       const known = new Set(SUBGRAPHS.map((s) => s.name));
@@ -45,13 +51,22 @@ export async function loadSupergraph(
           ),
         );
       }
-      return new IntrospectAndCompose({
+      const composer = new IntrospectAndCompose({
         subgraphs: SUBGRAPHS.map((s) => ({
           name: s.name,
           url: subgraphUrls[s.name] ?? defaultSubgraphUrl(s),
         })),
         logger,
       });
+      return {
+        async initialize(options) {
+          const composed = await composer.initialize({
+            ...options,
+            update: (sdl) => options.update(withoutSecurityPurpose(sdl)),
+          });
+          return { ...composed, supergraphSdl: withoutSecurityPurpose(composed.supergraphSdl) };
+        },
+      };
     }
     default: {
       const _exhaustive: never = source;
@@ -81,7 +96,7 @@ function watchedSupergraph(
         readFile(file, 'utf8')
           .then((next) => {
             if (next === current) return;
-            update(next);
+            update(withoutSecurityPurpose(next));
             current = next;
             logger.info({ file }, 'supergraph reloaded');
           })
@@ -91,7 +106,7 @@ function watchedSupergraph(
           .finally(() => (checking = false));
       }, pollIntervalMs);
       timer.unref();
-      return { supergraphSdl: initial, cleanup: async () => clearInterval(timer) };
+      return { supergraphSdl: withoutSecurityPurpose(initial), cleanup: async () => clearInterval(timer) };
     },
   };
 }

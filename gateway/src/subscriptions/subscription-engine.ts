@@ -13,6 +13,7 @@ import type {
 import { codedError, createEventQueue } from '@mlops/runtime';
 import type { EventQueue, Logger, SubscriptionResult, WebSocketContextBase } from '@mlops/runtime';
 import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
+import type { AccessRules } from '../auth/access-rules';
 import { createSubscriptionSupergraph } from './subscription-planner';
 import type { SubscriptionPlan, SubscriptionSupergraph } from './subscription-planner';
 import { createUpstreamPool } from './upstream-pool';
@@ -35,6 +36,8 @@ export interface SubscriptionEngineOptions {
    * behind, its connection is closed with `WebSocketCloseCode.SLOW_CONSUMER`. Default 256.
    */
   readonly queueCapacity?: number;
+  /** The gateway's access rules: a subscription selecting a field its caller may not read is refused. */
+  accessRules(): AccessRules;
 }
 
 export interface SubscriptionEngine {
@@ -101,10 +104,13 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
     const finish = (error?: GraphQLError): void => {
       if (streams.get(key) === stream) streams.delete(key);
       stream.leave();
-      for (const subscriber of subscribers) {
-        if (error) subscriber.fail(error);
-        else subscriber.end();
-      }
+      // Events already received are still executed and delivered before the end.
+      void stream.tail.then(() => {
+        for (const subscriber of subscribers) {
+          if (error) subscriber.fail(error);
+          else subscriber.end();
+        }
+      });
     };
     const onEvent = (event: FormattedExecutionResult): void => {
       if (stream.pending >= MAX_PENDING_EXECUTIONS) {
@@ -229,6 +235,10 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       const current = supergraph;
       if (!current)
         return { errors: [codedError(ErrorCode.UNAVAILABLE, 'The supergraph is not loaded yet')] };
+      const access = options
+        .accessRules()
+        .decide(args.document, current.apiSchema, args.contextValue.identity);
+      if (access.denied.length > 0) return { errors: [...access.denied] };
       let plan: SubscriptionPlan;
       try {
         plan = current.plan(args.document, args.operationName ?? undefined);

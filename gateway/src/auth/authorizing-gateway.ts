@@ -1,0 +1,43 @@
+import type { ApolloGateway } from '@apollo/gateway';
+import type {
+  GatewayExecutionResult,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+} from '@apollo/server-gateway-interface';
+import { getOperationAST } from 'graphql';
+import type { Identity } from '@mlops/schema';
+import type { AccessRules } from './access-rules';
+
+/**
+ * `@apollo/gateway` with the access rules applied before planning: fields the caller may not read
+ * are cut from the operation (each answered with a coded error beside the data that is served), and
+ * the plan cache key changes with the cut so callers with different rights never share a plan.
+ */
+export function authorizingGateway(gateway: ApolloGateway, rules: () => AccessRules): GatewayInterface {
+  return {
+    async load(options) {
+      const { schema, executor } = await gateway.load(options);
+      return {
+        schema,
+        async executor(requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
+          const current = rules();
+          if (!current.any) return executor(requestContext);
+          const identity = (requestContext.context as { identity?: Identity | null }).identity ?? null;
+          const decision = current.decide(requestContext.document, requestContext.schema, identity);
+          if (decision.denied.length === 0) return executor(requestContext);
+          if (decision.empty) return { errors: [...decision.denied] };
+          const operation = getOperationAST(decision.document, requestContext.operationName ?? undefined);
+          const result = await executor({
+            ...requestContext,
+            document: decision.document,
+            operation: operation ?? requestContext.operation,
+            queryHash: `${requestContext.queryHash}:${decision.fingerprint}`,
+          });
+          return { ...result, errors: [...(result.errors ?? []), ...decision.denied] };
+        },
+      };
+    },
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    stop: () => gateway.stop(),
+  };
+}
