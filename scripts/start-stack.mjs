@@ -10,10 +10,13 @@
  * child (SIGTERM, then SIGKILL after 10 s) and exits 0; a child that exits on its own stops the rest
  * and exits 1. Environment: `DATA_DIR` (default `./data`) is passed to the subgraphs; every other
  * variable is inherited (e.g. `SUBGRAPH_<NAME>_URL`, `SUPERGRAPH_INTROSPECT=true`), except the ports,
- * which are fixed: `PORT=<defaultPort>` per subgraph, `GATEWAY_PORT=4000`.
+ * which are fixed: `PORT=<defaultPort>` per subgraph, `GATEWAY_PORT=4000`. Without
+ * `JWT_HS256_SECRET`, the gateway gets a development secret kept in `DATA_DIR/.dev-jwt-secret`
+ * (created on first start), which `npm run token -- <role>` signs development tokens with.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -231,11 +234,23 @@ process.on('exit', () => {
   for (const service of running) signalService(service, 'SIGKILL');
 });
 
+/**
+ * The development HS256 secret under `dir`, created on first use so tokens stay valid across
+ * restarts. Never used in production, where the gateway refuses HS256 secrets.
+ * @param {string} dir
+ */
+function developmentSecret(dir) {
+  const file = path.join(dir, '.dev-jwt-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 try {
   const all = [...subgraphSpecs, sidecarSpec, gatewaySpec];
   assertBuilt(all);
   for (const spec of all) await assertPortFree(spec);
   mkdirSync(dataDir, { recursive: true });
+  if (!process.env.JWT_HS256_SECRET) gatewaySpec.env.JWT_HS256_SECRET = developmentSecret(dataDir);
 
   await Promise.all([...subgraphSpecs, sidecarSpec].map((spec) => waitReady(start(spec))));
   // The gateway starts last: it needs every subgraph to answer (always when introspecting).
@@ -245,6 +260,10 @@ try {
     process.stdout.write(
       `MLOps stack ready: gateway at http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql, ` +
         `inference sidecar (KServe v2 gRPC) at ${HOST}:${SIDECAR_DEFAULT_GRPC_PORT}\n`,
+    );
+    process.stdout.write(
+      'Development tokens: npm run -s token -- <viewer|data-scientist|ml-engineer|admin> ' +
+        '(send as Authorization: Bearer <token>)\n',
     );
   }
 } catch (error) {

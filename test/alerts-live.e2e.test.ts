@@ -22,6 +22,7 @@ import type { TestDatabase } from './support/databases';
 import { postGraphQL } from './support/graphql-http';
 import { connectGraphQLWs, recordSubscription } from './support/graphql-ws-client';
 import type { RecordedStream } from './support/graphql-ws-client';
+import { TEST_JWT_SECRET, operatorHeaders } from './support/jwt';
 import { redisServerInstalled, startGatewayProcess, startPrivateRedis } from './support/processes';
 import type { GatewayProcess, PrivateRedis } from './support/processes';
 import { serviceAvailable } from './support/services';
@@ -185,11 +186,12 @@ if (missing) {
     gatewayEnv = (alertsUrl) => ({
       SUPERGRAPH_PATH: supergraph.path,
       SUBGRAPH_ALERTS_URL: alertsUrl,
+      JWT_HS256_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: 'silent',
     });
     const setup = await startGateway(alertsA);
     const data = async (query: string, variables?: Record<string, unknown>) => {
-      const { body } = await postGraphQL(setup.url, query, { variables });
+      const { body } = await postGraphQL(setup.url, query, { variables, headers: operatorHeaders() });
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data as Record<string, { id?: string; sha256?: string }>;
     };

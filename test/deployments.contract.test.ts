@@ -6,6 +6,8 @@ import { startDeploymentsStack } from './support/deployments-stack';
 import type { DeploymentsStack } from './support/deployments-stack';
 import { errorCodes } from './support/experiments-stack';
 import type { GraphQLHttpResponse } from './support/graphql-http';
+import { postGraphQL } from './support/graphql-http';
+import { bearerHeaders } from './support/jwt';
 
 const MODEL_PATH = path.resolve(
   __dirname,
@@ -307,6 +309,27 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
           models: weighted([1, 50], [2, 50]),
         },
       });
+    });
+
+    it('should refuse a rollback to a viewer (FORBIDDEN) and an anonymous caller (UNAUTHENTICATED), changing nothing', async () => {
+      for (const [headers, code] of [
+        [bearerHeaders(['viewer', 'data-scientist']), 'FORBIDDEN'],
+        [{}, 'UNAUTHENTICATED'],
+      ] as const) {
+        const refused = await postGraphQL(stack.gatewayUrl, ROLLBACK, {
+          variables: { d: name, e: 5 },
+          headers,
+        });
+        expect(refused.body.data ?? null).toBeNull();
+        expect(errorCodes(refused)).toEqual([code]);
+      }
+      const read = await stack.data(
+        `query($n: String!) { deployment(name: $n) { currentRevision { number } } }`,
+        {
+          n: name,
+        },
+      );
+      expect(read.deployment.currentRevision.number).toBe(5);
     });
 
     it('should roll back to the revision that served before, ending ROLLED_BACK', async () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,5 +188,40 @@ describe('createJwksKeyStore', () => {
     );
 
     expect([...keys.keys()]).toEqual(['ok']);
+  });
+});
+
+describe('npm run token (scripts/dev-token.mjs)', () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'dev-token.mjs'), ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
+
+  it('should print a token the gateway accepts, carrying the role asked for', async () => {
+    const { status, stdout } = run(['ml-engineer', 'ada'], { JWT_HS256_SECRET: SECRET });
+
+    expect(status).toBe(0);
+    const identity = await createJwtVerifier({ hs256Secret: SECRET }).verify(stdout.trim());
+    expect(identity).toMatchObject({ subject: 'ada', roles: ['ml-engineer'] });
+  });
+
+  it('should refuse an unknown role with its usage', () => {
+    const { status, stderr } = run(['root'], { JWT_HS256_SECRET: SECRET });
+
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/usage: npm run -s token -- <viewer\|data-scientist\|ml-engineer\|admin>/);
+  });
+
+  it('should say how to get a secret when there is none', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mlops-token-'));
+    try {
+      const { status, stderr } = run(['viewer'], { DATA_DIR: dataDir });
+
+      expect(status).toBe(1);
+      expect(stderr).toMatch(/run `npm start` once first/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -38,7 +38,10 @@ describe('start-stack.mjs', () => {
       `MLOps stack ready: gateway at http://127.0.0.1:${layout.gatewayPort}/graphql, ` +
         `inference sidecar (KServe v2 gRPC) at 127.0.0.1:${layout.sidecarGrpcPort}`,
     ]);
-    const serviceLines = stack.stdoutLines.filter((line) => !line.startsWith('MLOps stack ready'));
+    await stack.waitForStdout(/^Development tokens: npm run -s token -- /);
+    const serviceLines = stack.stdoutLines.filter(
+      (line) => !line.startsWith('MLOps stack ready') && !line.startsWith('Development tokens'),
+    );
     expect(serviceLines.map((line) => (JSON.parse(line) as { service: string }).service).sort()).toEqual([
       'alpha',
       'beta-two',

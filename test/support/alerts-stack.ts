@@ -14,6 +14,7 @@ import { createTestDatabase } from './databases';
 import type { TestClock } from './deployments-stack';
 import { postGraphQL } from './graphql-http';
 import type { GraphQLHttpResponse } from './graphql-http';
+import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
 
 export interface AlertsStack {
@@ -77,10 +78,12 @@ export async function startAlertsStack(kind: BackendKind): Promise<AlertsStack> 
       supergraph: { kind: 'file', path: supergraph.path },
       subgraphUrls: { deployments: deployments.url, alerts: alerts.url },
       logLevel: 'silent',
+      auth: { hs256Secret: TEST_JWT_SECRET },
     });
     closers.push(() => gateway.close());
+    // As an operator (ml-engineer and admin); suites that test refusals send their own headers.
     const gql = (query: string, variables?: Record<string, unknown>) =>
-      postGraphQL(gateway.url, query, { variables });
+      postGraphQL(gateway.url, query, { variables, headers: operatorHeaders() });
     return {
       gatewayUrl: gateway.url,
       alerts,

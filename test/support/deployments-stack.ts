@@ -28,6 +28,7 @@ import type { BackendKind } from './databases';
 import { createTestDatabase } from './databases';
 import { postGraphQL } from './graphql-http';
 import type { GraphQLHttpResponse } from './graphql-http';
+import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
 
 /** A wall clock the test can move forward (never back), e.g. past the heartbeat timeout. */
@@ -145,10 +146,12 @@ export async function startDeploymentsStack(kind: BackendKind): Promise<Deployme
       supergraph: { kind: 'file', path: supergraph.path },
       subgraphUrls: { experiments: experiments.url, models: models.url, deployments: deployments.url },
       logLevel: 'silent',
+      auth: { hs256Secret: TEST_JWT_SECRET },
     });
     closers.push(() => gateway.close());
+    // As an operator (ml-engineer and admin); suites that test refusals send their own headers.
     const gql = (query: string, variables?: Record<string, unknown>) =>
-      postGraphQL(gateway.url, query, { variables });
+      postGraphQL(gateway.url, query, { variables, headers: operatorHeaders() });
     return {
       gatewayUrl: gateway.url,
       modelsUrl: models.url,

@@ -56,3 +56,21 @@ export function validClaims(extra: Record<string, unknown> = {}): Record<string,
   const now = Math.floor(Date.now() / 1000);
   return { sub: 'user-1', iss: 'https://id.example', aud: 'mlops', iat: now, exp: now + 3600, ...extra };
 }
+
+/** The HS256 secret the test stacks' gateways accept. */
+export const TEST_JWT_SECRET = 'test-stack-secret-of-at-least-32-characters';
+
+/** An `Authorization` header for a caller with `roles`, valid for an hour, signed with `TEST_JWT_SECRET`. */
+export function bearerHeaders(
+  roles: readonly string[],
+  extra: Record<string, unknown> = {},
+): Record<string, string> {
+  const token = signTestToken(validClaims({ sub: `test-${roles.join('-') || 'anyone'}`, roles, ...extra }), {
+    algorithm: 'HS256',
+    secret: TEST_JWT_SECRET,
+  });
+  return { authorization: `Bearer ${token}` };
+}
+
+/** What the contract suites act as: an operator who may change anything. */
+export const operatorHeaders = (): Record<string, string> => bearerHeaders(['ml-engineer', 'admin']);

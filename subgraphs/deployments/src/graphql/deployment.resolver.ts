@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import {
   getDeployment,
   getRevision,
@@ -12,6 +12,9 @@ import type { DeploymentsContext } from './context';
 import { CreateDeploymentInput, RolloutInput, VersionWeightInput } from './inputs';
 import { toDeploymentNode, toPoolNode, toRevisionNode } from './mappers';
 import { Deployment, DeploymentRevision, DeploymentStatus, ServingPool } from './types';
+
+/** Who may change what serves: the gateway enforces it (see README, Identity). */
+const CHANGES_SERVING = '@requiresScopes(scopes: [["role:ml-engineer"], ["role:admin"]])';
 
 const CHANGE =
   'Creates a new revision and returns when the controller has made it serve on every UP endpoint, or FAILED (the previous revision serving on), within ROLLOUT_TIMEOUT_MS. CONFLICT unless expectedRevision is the current revision.';
@@ -73,6 +76,7 @@ export class DeploymentResolver {
     return (await revisionsOf(db.knex, deployment.name)).map(toRevisionNode);
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => Deployment, {
     description:
       'Creates a deployment and rolls out revision 1 (see rollout). CONFLICT for a taken name, NOT_FOUND for an unknown pool.',
@@ -85,6 +89,7 @@ export class DeploymentResolver {
     return toDeploymentNode(await operations.create(input.name, input.pool, spec));
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => Deployment, { description: CHANGE })
   async rollout(
     @Arg('input', () => RolloutInput) input: RolloutInput,
@@ -94,6 +99,7 @@ export class DeploymentResolver {
     return toDeploymentNode(await operations.rollout(input.deployment, input.expectedRevision, spec));
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => Deployment, {
     description: `New weights for the versions serving now, same strategy. ${CHANGE}`,
   })
@@ -106,6 +112,7 @@ export class DeploymentResolver {
     return toDeploymentNode(await operations.setTrafficWeights(deployment, expectedRevision, weights));
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => Deployment, {
     description: `Gives the candidate (the version listed last in the serving revision) all traffic, DIRECT. ${CHANGE}`,
   })
@@ -117,6 +124,7 @@ export class DeploymentResolver {
     return toDeploymentNode(await operations.promote(deployment, expectedRevision));
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => Deployment, {
     description: `Re-applies the newest revision that served before the one serving now, as a new revision ending ROLLED_BACK. INVALID_STATE when there is none. ${CHANGE}`,
   })

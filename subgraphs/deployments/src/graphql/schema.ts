@@ -14,7 +14,7 @@ import { ModelVersionResolver, RevisionModelResolver } from './model-version.res
 import { ServingPoolResolver } from './pool.resolver';
 
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@requiresScopes"])';
 
 /** Entities the gateway fetches by key. */
 const referenceResolvers = {
