@@ -386,6 +386,13 @@ describe('readGatewayConfig', () => {
         rolesClaim: 'roles',
         required: false,
       },
+      rateLimits: {
+        perIp: 6_000,
+        perIdentity: 3_000,
+        windowSeconds: 60,
+        trustProxy: false,
+        keyPrefix: undefined,
+      },
       internalIdentityKeys: undefined,
     });
   });
@@ -412,6 +419,10 @@ describe('readGatewayConfig', () => {
       JWT_ROLES_CLAIM: 'mlops_roles',
       AUTH_REQUIRED: 'true',
       INTERNAL_IDENTITY_KEYS: TEST_IDENTITY_KEYS_VALUE,
+      RATE_LIMIT_PER_IP: '100',
+      RATE_LIMIT_PER_CALLER: '0',
+      RATE_LIMIT_WINDOW_SECONDS: '10',
+      TRUST_PROXY: 'true',
     });
 
     expect(config).toEqual({
@@ -439,6 +450,7 @@ describe('readGatewayConfig', () => {
         rolesClaim: 'mlops_roles',
         required: true,
       },
+      rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
       internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
   });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ConfigError, createEnvReader, parseInternalIdentityKeys } from '@mlops/runtime';
 import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
 import type { JwksSource } from './auth/jwks';
+import type { RateLimits } from './rate-limiting/request-rate-limiter';
 import { GATEWAY_DEFAULT_PORT, SUBGRAPHS } from '@mlops/schema';
 
 /** The environment as the gateway reads it; `process.env` by default. */
@@ -62,6 +63,14 @@ export interface GatewayConfig {
   /** How callers prove who they are (JWT bearer tokens). */
   readonly auth: AuthConfig;
   /**
+   * Requests per window per client address (`RATE_LIMIT_PER_IP`, default 6000; 0 off) and per
+   * verified caller (`RATE_LIMIT_PER_CALLER`, default 3000; 0 off) over `RATE_LIMIT_WINDOW_SECONDS`
+   * (default 60); over the limit answers 429 RATE_LIMITED with `Retry-After`. Counted in Redis when
+   * `REDIS_URL` is set (shared by every replica), else per process. `TRUST_PROXY=true` takes the
+   * address from `X-Forwarded-For` (only behind a proxy that sets it).
+   */
+  readonly rateLimits: RateLimits;
+  /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
    * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
@@ -118,8 +127,10 @@ export interface SubscriptionLimits {
 
 /** Explicit settings; each one given wins over (and skips reading) its environment variable. */
 export type GatewayConfigOverrides = Partial<
-  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth'>
+  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits'>
 > & {
+  /** Each limit given wins over its variable. */
+  readonly rateLimits?: Partial<RateLimits>;
   /** Each setting given wins over its variable. */
   readonly auth?: Partial<AuthConfig>;
   /** Merged over the `SUBGRAPH_<NAME>_URL` variables, name by name. */
@@ -171,6 +182,15 @@ export function readGatewayConfig(
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
     auth: readAuth(read, overrides.auth ?? {}, problems),
+    rateLimits: {
+      perIp: overrides.rateLimits?.perIp ?? read.int('RATE_LIMIT_PER_IP', 6_000, { min: 0 }),
+      perIdentity: overrides.rateLimits?.perIdentity ?? read.int('RATE_LIMIT_PER_CALLER', 3_000, { min: 0 }),
+      windowSeconds:
+        overrides.rateLimits?.windowSeconds ?? read.int('RATE_LIMIT_WINDOW_SECONDS', 60, { min: 1 }),
+      trustProxy:
+        overrides.rateLimits?.trustProxy ?? read.oneOf('TRUST_PROXY', ['true', 'false'], 'false') === 'true',
+      keyPrefix: overrides.rateLimits?.keyPrefix,
+    },
     internalIdentityKeys:
       'internalIdentityKeys' in overrides ? overrides.internalIdentityKeys : readIdentityKeys(read, problems),
   };

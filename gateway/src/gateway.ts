@@ -22,6 +22,7 @@ import { readAccessRules } from './auth/access-rules';
 import type { AccessRules } from './auth/access-rules';
 import { authorizingGateway } from './auth/authorizing-gateway';
 import { createCallerAuthenticator } from './auth/caller-authenticator';
+import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
 import { assertOverridesKnown, loadSupergraph } from './supergraph';
@@ -161,7 +162,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.redisUrl !== undefined) {
       redis = createRedisClient(config.redisUrl);
       redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis error'));
+      // Rate limits count in Redis once it is connected (in memory until then, and while it is down).
+      redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable yet'));
     }
+    const rateLimiter = createRequestRateLimiter(config.rateLimits, redis, logger);
     http = createServiceHttpServer<GatewayContext>({
       apollo,
       logger,
@@ -169,6 +173,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       maxBodyBytes: config.maxBodyBytes,
       readinessChecks: readinessChecks(() => state, redis),
       authenticate: (headers) => callers.fromHeaders(headers),
+      admit: (request, identity) => rateLimiter.admit(request, identity),
       context: async (base) => base,
     });
     const limits = config.subscriptions;

@@ -32,6 +32,7 @@ function grpcCode(error: unknown): GrpcStatus {
     case ErrorCode.BAD_USER_INPUT:
       return GrpcStatus.INVALID_ARGUMENT;
     case ErrorCode.LIMIT_EXCEEDED:
+    case ErrorCode.RATE_LIMITED:
       return GrpcStatus.RESOURCE_EXHAUSTED;
     case ErrorCode.NOT_FOUND:
       return GrpcStatus.NOT_FOUND;

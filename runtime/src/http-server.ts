@@ -6,6 +6,18 @@ import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/serv
 import type { Identity } from '@mlops/schema';
 import { ErrorCode } from '@mlops/schema';
 import { UnauthenticatedError } from './internal-identity';
+
+/** Thrown by an `admit` hook: answers 429 with `Retry-After` and code RATE_LIMITED. */
+export class RateLimitedError extends Error {
+  constructor(
+    message: string,
+    /** Seconds until a request may succeed again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}
 import type { Logger } from './logger';
 import { runReadinessChecks } from './readiness';
 import type { ReadinessCheck } from './readiness';
@@ -60,6 +72,11 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
    * anonymous.
    */
   authenticate?: Authenticate;
+  /**
+   * Runs after `authenticate` for GraphQL requests and extra routes: throwing `RateLimitedError`
+   * answers 429 with `Retry-After`. Default: every request is admitted.
+   */
+  admit?(request: http.IncomingMessage, identity: Identity | null): Promise<void>;
 }
 
 export interface ServiceHttpServer {
@@ -107,6 +124,13 @@ export function createServiceHttpServer<TContext extends BaseContext>(
       );
     });
     handle(req, res, requestId).catch((error: unknown) => {
+      if (error instanceof RateLimitedError && !res.headersSent) {
+        res.setHeader('retry-after', String(error.retryAfterSeconds));
+        sendJson(res, 429, {
+          errors: [{ message: error.message, extensions: { code: ErrorCode.RATE_LIMITED } }],
+        });
+        return;
+      }
       const status =
         error instanceof HttpError ? error.status : error instanceof UnauthenticatedError ? 401 : 500;
       if (status === 500) logger.error({ err: error, requestId }, 'request failed');
@@ -145,6 +169,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
       return;
     }
     const identity = await authenticate(req.headers);
+    await options.admit?.(req, identity);
     if (route) {
       await route(req, res, { requestId, headers: req.headers, identity });
       return;

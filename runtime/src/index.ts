@@ -5,7 +5,7 @@ export type { Logger, LoggerOptions } from './logger';
 export { runReadinessChecks } from './readiness';
 export type { ReadinessCheck, ReadinessReport } from './readiness';
 export { createRedisClient, redisReadinessCheck } from './redis';
-export { createServiceHttpServer, sendJson } from './http-server';
+export { RateLimitedError, createServiceHttpServer, sendJson } from './http-server';
 export type {
   Authenticate,
   ServiceHttpServer,

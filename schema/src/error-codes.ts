@@ -14,6 +14,8 @@ export enum ErrorCode {
   /** The target exists but its lifecycle forbids the change (e.g. logging to a deleted run). */
   INVALID_STATE = 'INVALID_STATE',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** Too many requests from one address or caller; HTTP 429 with `Retry-After` (seconds). */
+  RATE_LIMITED = 'RATE_LIMITED',
   FORBIDDEN = 'FORBIDDEN',
   /** A dependency (database, cache, subgraph) did not answer. */
   UNAVAILABLE = 'UNAVAILABLE',
