@@ -393,6 +393,7 @@ describe('readGatewayConfig', () => {
         trustProxy: false,
         keyPrefix: undefined,
       },
+      operationLimits: {},
       internalIdentityKeys: undefined,
     });
   });
@@ -423,6 +424,11 @@ describe('readGatewayConfig', () => {
       RATE_LIMIT_PER_CALLER: '0',
       RATE_LIMIT_WINDOW_SECONDS: '10',
       TRUST_PROXY: 'true',
+      LIMIT_MAX_DEPTH: '8',
+      LIMIT_MAX_ALIASES: '5',
+      LIMIT_MAX_ROOT_FIELDS: '4',
+      LIMIT_MAX_TOKENS: '1000',
+      LIMIT_MAX_COST: '500',
     });
 
     expect(config).toEqual({
@@ -451,6 +457,7 @@ describe('readGatewayConfig', () => {
         required: true,
       },
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
+      operationLimits: { maxDepth: 8, maxAliases: 5, maxRootFields: 4, maxTokens: 1_000, maxCost: 500 },
       internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
   });

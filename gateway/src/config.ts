@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ConfigError, createEnvReader, parseInternalIdentityKeys } from '@mlops/runtime';
 import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
 import type { JwksSource } from './auth/jwks';
+import type { OperationLimitsOptions } from './limits';
 import type { RateLimits } from './rate-limiting/request-rate-limiter';
 import { GATEWAY_DEFAULT_PORT, SUBGRAPHS } from '@mlops/schema';
 
@@ -71,6 +72,13 @@ export interface GatewayConfig {
    */
   readonly rateLimits: RateLimits;
   /**
+   * Per-operation limits (HTTP and subscriptions), each answered 400 LIMIT_EXCEEDED naming the limit:
+   * `LIMIT_MAX_DEPTH` (default 15), `LIMIT_MAX_ALIASES` (30), `LIMIT_MAX_ROOT_FIELDS` (20),
+   * `LIMIT_MAX_TOKENS` (5000, counted before parsing), `LIMIT_MAX_COST` (20000; object fields cost 1,
+   * lists multiply by `first`/`last`/`limit` or `@listSize`, `@cost` overrides).
+   */
+  readonly operationLimits: OperationLimitsOptions;
+  /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
    * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
@@ -127,8 +135,10 @@ export interface SubscriptionLimits {
 
 /** Explicit settings; each one given wins over (and skips reading) its environment variable. */
 export type GatewayConfigOverrides = Partial<
-  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits'>
+  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits' | 'operationLimits'>
 > & {
+  /** Each limit given wins over its variable. */
+  readonly operationLimits?: OperationLimitsOptions;
   /** Each limit given wins over its variable. */
   readonly rateLimits?: Partial<RateLimits>;
   /** Each setting given wins over its variable. */
@@ -182,6 +192,7 @@ export function readGatewayConfig(
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
     auth: readAuth(read, overrides.auth ?? {}, problems),
+    operationLimits: readOperationLimits(read, overrides.operationLimits ?? {}),
     rateLimits: {
       perIp: overrides.rateLimits?.perIp ?? read.int('RATE_LIMIT_PER_IP', 6_000, { min: 0 }),
       perIdentity: overrides.rateLimits?.perIdentity ?? read.int('RATE_LIMIT_PER_CALLER', 3_000, { min: 0 }),
@@ -264,6 +275,20 @@ function readAuth(read: EnvReader, given: Partial<AuthConfig>, problems: string[
     rolesClaim: given.rolesClaim ?? read.string('JWT_ROLES_CLAIM', 'roles'),
     required: given.required ?? read.oneOf('AUTH_REQUIRED', ['true', 'false'], 'false') === 'true',
   };
+}
+
+function readOperationLimits(read: EnvReader, given: OperationLimitsOptions): OperationLimitsOptions {
+  const optional = (name: string): number | undefined =>
+    read.optionalString(name) === undefined ? undefined : read.int(name, 0, { min: 1 });
+  const limits: OperationLimitsOptions = {
+    maxDepth: given.maxDepth ?? optional('LIMIT_MAX_DEPTH'),
+    maxAliases: given.maxAliases ?? optional('LIMIT_MAX_ALIASES'),
+    maxRootFields: given.maxRootFields ?? optional('LIMIT_MAX_ROOT_FIELDS'),
+    maxTokens: given.maxTokens ?? optional('LIMIT_MAX_TOKENS'),
+    maxCost: given.maxCost ?? optional('LIMIT_MAX_COST'),
+  };
+  // Unset entries take the plugin's defaults.
+  return Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
 }
 
 function readIdentityKeys(read: EnvReader, problems: string[]): InternalIdentityKeys | undefined {

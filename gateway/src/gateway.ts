@@ -1,6 +1,7 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import {
   codedError,
@@ -22,6 +23,7 @@ import { readAccessRules } from './auth/access-rules';
 import type { AccessRules } from './auth/access-rules';
 import { authorizingGateway } from './auth/authorizing-gateway';
 import { createCallerAuthenticator } from './auth/caller-authenticator';
+import { checkOperationLimits, createOperationLimitsPlugin } from './limits';
 import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
@@ -138,7 +140,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     includeStacktraceInErrorResponses: !config.production,
     // The process entry owns signal handling (`stopOnSignals`); Apollo must not race it.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), refuseSubscriptionsOverHttp()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      refuseSubscriptionsOverHttp(),
+      createOperationLimitsPlugin(config.operationLimits),
+    ],
   });
 
   let apolloStarted = false;
@@ -183,7 +189,19 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       schema: () => subscriptions.apiSchema(),
       authenticate: (request) => callers.fromConnection(request),
       context: (base) => ({ ...base, forwarded: callers.forwarded(base.identity) }),
-      subscribe: (args) => subscriptions.subscribe(args),
+      subscribe: async (args) => {
+        const [exceeded] = checkOperationLimits(
+          args.document,
+          args.operationName ?? undefined,
+          subscriptions.apiSchema(),
+          (args.variableValues ?? {}) as Record<string, unknown>,
+          config.operationLimits,
+        );
+        if (!exceeded) return subscriptions.subscribe(args);
+        // The HTTP status in the extensions means nothing over a socket.
+        const { http: _status, ...extensions } = exceeded.extensions;
+        return { errors: [new GraphQLError(exceeded.message, { extensions })] };
+      },
       // Queries and mutations go over HTTP, where the gateway's plugins and limits apply.
       allowQueries: false,
       production: config.production,

@@ -7,3 +7,13 @@ export { createJwtVerifier, TokenRejected } from './auth/jwt-verifier';
 export type { JwtVerifier, JwtVerifierOptions } from './auth/jwt-verifier';
 export { createJwksKeyStore, parseJwks } from './auth/jwks';
 export type { JwksKeyStore, JwksKeyStoreOptions, JwksSource, SigningKey } from './auth/jwks';
+export {
+  analyzeOperation,
+  checkBatch,
+  checkOperationLimits,
+  checkTokenLimit,
+  countTokens,
+  createOperationLimitsPlugin,
+  MAX_ANALYSED_DEPTH,
+} from './limits';
+export type { OperationAnalysis, OperationLimits, OperationLimitsOptions } from './limits';

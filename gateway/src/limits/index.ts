@@ -1,0 +1,10 @@
+export { createOperationLimitsPlugin } from './operation-limits-plugin';
+export { checkOperationLimits, checkTokenLimit } from './check-operation-limits';
+export { analyzeOperation } from './operation-analysis';
+export type { OperationAnalysis } from './operation-analysis';
+export { countTokens } from './token-count';
+export { checkBatch } from './batch-limit';
+export { costDirectivesOfSchema, costDirectivesOfSdl } from './cost-directives';
+export type { CostDirectives, ListSizeDirective } from './cost-directives';
+export { MAX_ANALYSED_DEPTH, resolveOperationLimits } from './operation-limits-options';
+export type { LimitName, OperationLimits, OperationLimitsOptions } from './operation-limits-options';
