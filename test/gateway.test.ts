@@ -394,6 +394,7 @@ describe('readGatewayConfig', () => {
         keyPrefix: undefined,
       },
       operationLimits: {},
+      corsOrigins: [],
       internalIdentityKeys: undefined,
     });
   });
@@ -429,6 +430,7 @@ describe('readGatewayConfig', () => {
       LIMIT_MAX_ROOT_FIELDS: '4',
       LIMIT_MAX_TOKENS: '1000',
       LIMIT_MAX_COST: '500',
+      CORS_ALLOWED_ORIGINS: 'https://console.example.com, http://localhost:5173',
     });
 
     expect(config).toEqual({
@@ -458,6 +460,7 @@ describe('readGatewayConfig', () => {
       },
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
       operationLimits: { maxDepth: 8, maxAliases: 5, maxRootFields: 4, maxTokens: 1_000, maxCost: 500 },
+      corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
       internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
   });
@@ -471,6 +474,12 @@ describe('readGatewayConfig', () => {
         JWT_HS256_SECRET: 'x'.repeat(40),
       }),
     ).toThrow(/JWT_HS256_SECRET is for development only/);
+  });
+
+  it('should name a CORS entry that is not an origin', () => {
+    expect(() =>
+      readGatewayConfig({ CORS_ALLOWED_ORIGINS: 'https://ok.example, https://bad.example/path, *' }),
+    ).toThrow(/'https:\/\/bad.example\/path' is not an origin[\s\S]*'\*' is not an origin/);
   });
 
   it('should name malformed auth settings', () => {

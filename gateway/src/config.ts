@@ -59,6 +59,11 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   /** Largest accepted request body in bytes; larger bodies answer 413. `MAX_BODY_BYTES`; default 1 MiB. */
   readonly maxBodyBytes: number;
+  /**
+   * Browser origins allowed to call the gateway cross-origin, e.g. `https://console.example.com`.
+   * `CORS_ALLOWED_ORIGINS`, comma-separated; default none. A value that is not an origin fails start-up.
+   */
+  readonly corsOrigins: readonly string[];
   /** Limits of GraphQL subscriptions over WebSocket (`graphql-transport-ws` on the GraphQL path). */
   readonly subscriptions: SubscriptionLimits;
   /** How callers prove who they are (JWT bearer tokens). */
@@ -191,6 +196,7 @@ export function readGatewayConfig(
     logLevel: overrides.logLevel ?? read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
+    corsOrigins: overrides.corsOrigins ?? readOrigins(read, problems),
     auth: readAuth(read, overrides.auth ?? {}, problems),
     operationLimits: readOperationLimits(read, overrides.operationLimits ?? {}),
     rateLimits: {
@@ -275,6 +281,27 @@ function readAuth(read: EnvReader, given: Partial<AuthConfig>, problems: string[
     rolesClaim: given.rolesClaim ?? read.string('JWT_ROLES_CLAIM', 'roles'),
     required: given.required ?? read.oneOf('AUTH_REQUIRED', ['true', 'false'], 'false') === 'true',
   };
+}
+
+function readOrigins(read: EnvReader, problems: string[]): string[] {
+  const value = read.optionalString('CORS_ALLOWED_ORIGINS');
+  if (value === undefined) return [];
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`CORS_ALLOWED_ORIGINS: '${origin}' is not an origin (scheme://host[:port], no path)`);
+    }
+  }
+  return origins;
 }
 
 function readOperationLimits(read: EnvReader, given: OperationLimitsOptions): OperationLimitsOptions {

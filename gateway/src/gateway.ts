@@ -180,6 +180,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       readinessChecks: readinessChecks(() => state, redis),
       authenticate: (headers) => callers.fromHeaders(headers),
       admit: (request, identity) => rateLimiter.admit(request, identity),
+      corsOrigins: config.corsOrigins,
+      hsts: config.production,
       context: async (base) => base,
     });
     const limits = config.subscriptions;

@@ -77,6 +77,14 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
    * answers 429 with `Retry-After`. Default: every request is admitted.
    */
   admit?(request: http.IncomingMessage, identity: Identity | null): Promise<void>;
+  /**
+   * Browser origins allowed to call cross-origin (CORS), e.g. `https://console.example.com`; default
+   * none. An allowed origin's preflight answers 204 and its responses carry
+   * `Access-Control-Allow-Origin`; any other origin's preflight answers 403.
+   */
+  corsOrigins?: readonly string[];
+  /** Adds `Strict-Transport-Security` (serve behind TLS only); default false. */
+  hsts?: boolean;
 }
 
 export interface ServiceHttpServer {
@@ -110,11 +118,16 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     maxBodyBytes = 1024 * 1024, // 1 MiB
     routes = {},
     authenticate = () => null,
+    corsOrigins = [],
+    hsts = false,
   } = options;
+  const allowedOrigins = new Set(corsOrigins);
 
   const server = http.createServer((req, res) => {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
+    setSecurityHeaders(res, hsts);
+    if (applyCors(req, res, allowedOrigins)) return;
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -249,9 +262,49 @@ async function readBody(
   return text;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
+/** An API answers JSON only: nothing of it may be framed, sniffed or leak its URL as a referrer. */
+function setSecurityHeaders(res: http.ServerResponse, hsts: boolean): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  res.setHeader('cross-origin-resource-policy', 'same-origin');
+  if (hsts) res.setHeader('strict-transport-security', 'max-age=31536000; includeSubDomains');
+}
+
+/** Sets the CORS headers of an allowed origin; answers a preflight itself (returns true then). */
+function applyCors(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  allowed: ReadonlySet<string>,
+): boolean {
+  const origin = headerValue(req.headers.origin, /^[\w.:/-]{1,255}$/);
+  const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  res.setHeader('vary', 'origin');
+  if (origin === undefined || !allowed.has(origin)) {
+    if (!preflight) return false;
+    sendJson(res, 403, {
+      errors: [{ message: 'This origin may not call this API', extensions: { code: ErrorCode.FORBIDDEN } }],
+    });
+    return true;
+  }
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-expose-headers', 'x-request-id, retry-after');
+  if (!preflight) return false;
+  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+  res.setHeader(
+    'access-control-allow-headers',
+    'content-type, authorization, apollo-require-preflight, x-apollo-operation-name, x-request-id',
+  );
+  res.setHeader('access-control-max-age', '600');
+  res.statusCode = 204;
+  res.end();
+  return true;
+}
+
+function headerValue(value: string | string[] | undefined, pattern = /^[\w.:-]{1,128}$/): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
-  return v && /^[\w.:-]{1,128}$/.test(v) ? v : undefined;
+  return v && pattern.test(v) ? v : undefined;
 }
 
 /** Answers a JSON body with its length; for route handlers too. */
