@@ -394,6 +394,14 @@ describe('readGatewayConfig', () => {
         keyPrefix: undefined,
       },
       operationLimits: {},
+      resilience: {
+        timeoutMs: 10_000,
+        retries: 2,
+        backoffMs: 50,
+        retryBudgetRatio: 0.1,
+        failureThreshold: 5,
+        openMs: 10_000,
+      },
       corsOrigins: [],
       internalIdentityKeys: undefined,
     });
@@ -431,6 +439,12 @@ describe('readGatewayConfig', () => {
       LIMIT_MAX_TOKENS: '1000',
       LIMIT_MAX_COST: '500',
       CORS_ALLOWED_ORIGINS: 'https://console.example.com, http://localhost:5173',
+      SUBGRAPH_TIMEOUT_MS: '2500',
+      SUBGRAPH_RETRIES: '1',
+      SUBGRAPH_RETRY_BACKOFF_MS: '20',
+      SUBGRAPH_RETRY_BUDGET: '0.2',
+      SUBGRAPH_BREAKER_FAILURES: '3',
+      SUBGRAPH_BREAKER_OPEN_MS: '5000',
     });
 
     expect(config).toEqual({
@@ -461,6 +475,14 @@ describe('readGatewayConfig', () => {
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
       operationLimits: { maxDepth: 8, maxAliases: 5, maxRootFields: 4, maxTokens: 1_000, maxCost: 500 },
       corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
+      resilience: {
+        timeoutMs: 2_500,
+        retries: 1,
+        backoffMs: 20,
+        retryBudgetRatio: 0.2,
+        failureThreshold: 3,
+        openMs: 5_000,
+      },
       internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
   });
@@ -474,6 +496,12 @@ describe('readGatewayConfig', () => {
         JWT_HS256_SECRET: 'x'.repeat(40),
       }),
     ).toThrow(/JWT_HS256_SECRET is for development only/);
+  });
+
+  it('should name a retry budget outside 0 to 1', () => {
+    expect(() => readGatewayConfig({ SUBGRAPH_RETRY_BUDGET: '2' })).toThrow(
+      /SUBGRAPH_RETRY_BUDGET must be a number from 0 to 1; got '2'/,
+    );
   });
 
   it('should name a CORS entry that is not an origin', () => {

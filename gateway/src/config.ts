@@ -4,6 +4,8 @@ import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
 import type { JwksSource } from './auth/jwks';
 import type { OperationLimitsOptions } from './limits';
 import type { RateLimits } from './rate-limiting/request-rate-limiter';
+import type { CircuitBreakerOptions } from './resilience/circuit-breaker';
+import type { SubgraphResilience } from './resilience/resilient-fetch';
 import { GATEWAY_DEFAULT_PORT, SUBGRAPHS } from '@mlops/schema';
 
 /** The environment as the gateway reads it; `process.env` by default. */
@@ -84,6 +86,16 @@ export interface GatewayConfig {
    */
   readonly operationLimits: OperationLimitsOptions;
   /**
+   * How the gateway treats each subgraph: `SUBGRAPH_TIMEOUT_MS` per attempt (default 10000),
+   * `SUBGRAPH_RETRIES` extra attempts for queries only (default 2; on connection errors, timeouts and
+   * 502/503/504) starting at `SUBGRAPH_RETRY_BACKOFF_MS` (default 50, doubling, jittered) within
+   * `SUBGRAPH_RETRY_BUDGET` retries per request on average (default 0.1), and a circuit breaker that
+   * opens after `SUBGRAPH_BREAKER_FAILURES` consecutive failures (default 5) for
+   * `SUBGRAPH_BREAKER_OPEN_MS` (default 10000) before one probe. A failing subgraph costs only its
+   * fields: the rest of the response is served with UNAVAILABLE errors.
+   */
+  readonly resilience: SubgraphResilience & CircuitBreakerOptions;
+  /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
    * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
@@ -140,8 +152,13 @@ export interface SubscriptionLimits {
 
 /** Explicit settings; each one given wins over (and skips reading) its environment variable. */
 export type GatewayConfigOverrides = Partial<
-  Omit<GatewayConfig, 'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits' | 'operationLimits'>
+  Omit<
+    GatewayConfig,
+    'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits' | 'operationLimits' | 'resilience'
+  >
 > & {
+  /** Each setting given wins over its variable. */
+  readonly resilience?: Partial<SubgraphResilience & CircuitBreakerOptions>;
   /** Each limit given wins over its variable. */
   readonly operationLimits?: OperationLimitsOptions;
   /** Each limit given wins over its variable. */
@@ -199,6 +216,16 @@ export function readGatewayConfig(
     corsOrigins: overrides.corsOrigins ?? readOrigins(read, problems),
     auth: readAuth(read, overrides.auth ?? {}, problems),
     operationLimits: readOperationLimits(read, overrides.operationLimits ?? {}),
+    resilience: {
+      timeoutMs: overrides.resilience?.timeoutMs ?? read.int('SUBGRAPH_TIMEOUT_MS', 10_000, { min: 1 }), // 10 s
+      retries: overrides.resilience?.retries ?? read.int('SUBGRAPH_RETRIES', 2, { min: 0, max: 10 }),
+      backoffMs: overrides.resilience?.backoffMs ?? read.int('SUBGRAPH_RETRY_BACKOFF_MS', 50, { min: 0 }),
+      retryBudgetRatio:
+        overrides.resilience?.retryBudgetRatio ?? readRatio(read, 'SUBGRAPH_RETRY_BUDGET', 0.1, problems),
+      failureThreshold:
+        overrides.resilience?.failureThreshold ?? read.int('SUBGRAPH_BREAKER_FAILURES', 5, { min: 1 }),
+      openMs: overrides.resilience?.openMs ?? read.int('SUBGRAPH_BREAKER_OPEN_MS', 10_000, { min: 1 }), // 10 s
+    },
     rateLimits: {
       perIp: overrides.rateLimits?.perIp ?? read.int('RATE_LIMIT_PER_IP', 6_000, { min: 0 }),
       perIdentity: overrides.rateLimits?.perIdentity ?? read.int('RATE_LIMIT_PER_CALLER', 3_000, { min: 0 }),
@@ -281,6 +308,17 @@ function readAuth(read: EnvReader, given: Partial<AuthConfig>, problems: string[
     rolesClaim: given.rolesClaim ?? read.string('JWT_ROLES_CLAIM', 'roles'),
     required: given.required ?? read.oneOf('AUTH_REQUIRED', ['true', 'false'], 'false') === 'true',
   };
+}
+
+function readRatio(read: EnvReader, name: string, fallback: number, problems: string[]): number {
+  const value = read.optionalString(name);
+  if (value === undefined) return fallback;
+  const ratio = Number(value);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    problems.push(`${name} must be a number from 0 to 1; got '${value}'`);
+    return fallback;
+  }
+  return ratio;
 }
 
 function readOrigins(read: EnvReader, problems: string[]): string[] {

@@ -108,6 +108,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         url: target,
         logger,
         identityHeaders: callers.signedHeaders,
+        resilience: config.resilience,
       });
       routedSubgraphs.set(name, { url: target, dataSource });
       return dataSource;

@@ -4,6 +4,11 @@ import { codedError } from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 import type { Identity } from '@mlops/schema';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import { createCircuitBreaker } from './resilience/circuit-breaker';
+import type { CircuitBreakerOptions } from './resilience/circuit-breaker';
+import { createResilientFetch } from './resilience/resilient-fetch';
+import type { SubgraphResilience } from './resilience/resilient-fetch';
 
 /** The gateway's per-request GraphQL context: what the runtime's HTTP server gives every request. */
 export type GatewayContext = RequestContextBase;
@@ -16,6 +21,8 @@ export interface SubgraphDataSourceOptions {
   readonly logger: Logger;
   /** The signed headers that tell the subgraph who the caller is (null: anonymous). */
   identityHeaders(identity: Identity | null): Record<string, string>;
+  /** Timeout, retries and circuit breaking of this subgraph's fetches. */
+  readonly resilience: SubgraphResilience & CircuitBreakerOptions;
 }
 
 /**
@@ -28,9 +35,12 @@ export function createSubgraphDataSource({
   url,
   logger,
   identityHeaders,
+  resilience,
 }: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
+  const fetcher = createResilientFetch(name, resilience, createCircuitBreaker(resilience));
   return new RemoteGraphQLDataSource<GatewayContext>({
     url,
+    fetcher: fetcher as unknown as Fetcher,
     willSendRequest(options) {
       const headers = options.request.http?.headers;
       // Health checks and schema loading run outside any incoming request: no id, anonymous.

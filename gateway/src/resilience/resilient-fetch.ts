@@ -1,0 +1,93 @@
+import type { CircuitBreaker } from './circuit-breaker';
+
+export interface SubgraphResilience {
+  /** Longest wait for one subgraph answer, in ms; then the fetch fails (UNAVAILABLE). */
+  readonly timeoutMs: number;
+  /** Extra attempts for a query whose fetch failed or answered 502/503/504; mutations never retry. */
+  readonly retries: number;
+  /** First retry delay in ms, doubled per attempt, with jitter. */
+  readonly backoffMs: number;
+  /**
+   * Retries allowed per request on average (a token bucket: each request adds this much, each
+   * retry takes one, at most 10 saved), so a failing subgraph is not hit with a multiple of its load.
+   */
+  readonly retryBudgetRatio: number;
+}
+
+/** Why a subgraph fetch was not attempted or did not finish. */
+export class SubgraphFetchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubgraphFetchError';
+  }
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+const MAX_SAVED_RETRIES = 10;
+
+/**
+ * The `fetch` one subgraph's data source uses: a timeout per attempt, the subgraph's circuit
+ * breaker, and retries with backoff for queries only (a mutation may have taken effect before its
+ * answer was lost), within a retry budget.
+ */
+export function createResilientFetch(
+  name: string,
+  policy: SubgraphResilience,
+  breaker: CircuitBreaker,
+  baseFetch: typeof fetch = fetch,
+): typeof fetch {
+  let budget = MAX_SAVED_RETRIES;
+
+  const attempt = async (
+    input: Parameters<typeof fetch>[0],
+    init: RequestInit | undefined,
+  ): Promise<Response> => {
+    if (!breaker.allow()) {
+      throw new SubgraphFetchError(`Subgraph '${name}' is failing; its circuit is open`);
+    }
+    try {
+      const response = await baseFetch(input, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+      if (RETRYABLE_STATUS.has(response.status)) breaker.failed();
+      else breaker.succeeded();
+      return response;
+    } catch (error) {
+      breaker.failed();
+      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      throw new SubgraphFetchError(
+        timedOut
+          ? `Subgraph '${name}' did not answer within ${policy.timeoutMs} ms`
+          : `Subgraph '${name}' could not be reached`,
+        { cause: error },
+      );
+    }
+  };
+
+  return async (input, init) => {
+    budget = Math.min(MAX_SAVED_RETRIES, budget + policy.retryBudgetRatio);
+    const retryable = isQuery(init?.body);
+    for (let retry = 0; ; retry++) {
+      let outcome: Response | SubgraphFetchError;
+      try {
+        outcome = await attempt(input, init);
+      } catch (error) {
+        if (!(error instanceof SubgraphFetchError)) throw error;
+        outcome = error;
+      }
+      const failed = outcome instanceof SubgraphFetchError || RETRYABLE_STATUS.has(outcome.status);
+      if (!failed || !retryable || retry >= policy.retries || budget < 1 || breaker.phase !== 'closed') {
+        if (outcome instanceof SubgraphFetchError) throw outcome;
+        return outcome;
+      }
+      budget -= 1;
+      if (!(outcome instanceof SubgraphFetchError)) await outcome.body?.cancel();
+      const delay = policy.backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  };
+}
+
+/** Whether a GraphQL-over-HTTP body holds a query (the gateway's fetches always name their kind). */
+function isQuery(body: RequestInit['body']): boolean {
+  if (typeof body !== 'string') return false;
+  return body.startsWith('{"query":"query') || body.startsWith('{"query":"{');
+}
