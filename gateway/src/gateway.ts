@@ -9,6 +9,7 @@ import {
   createLogger,
   createRedisClient,
   createServiceHttpServer,
+  createServiceMetrics,
   redisReadinessCheck,
   serveGraphQLOverWebSocket,
 } from '@mlops/runtime';
@@ -92,6 +93,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // platform never phones home. The library reads this variable itself, at construction.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const callers = createCallerAuthenticator(config.auth, config.internalIdentityKeys);
+  const metrics = createServiceMetrics('gateway');
   const routedSubgraphs = new Map<string, { url: string; dataSource: GraphQLDataSource }>();
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -109,6 +111,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         logger,
         identityHeaders: callers.signedHeaders,
         resilience: config.resilience,
+        observeFetch: (outcome, seconds) => metrics.observeFetch(name, outcome, seconds),
       });
       routedSubgraphs.set(name, { url: target, dataSource });
       return dataSource;
@@ -144,6 +147,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       refuseSubscriptionsOverHttp(),
+      metrics.plugin as ApolloServerPlugin<GatewayContext>,
       createOperationLimitsPlugin(config.operationLimits),
     ],
   });
@@ -182,6 +186,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       authenticate: (headers) => callers.fromHeaders(headers),
       admit: (request, identity) => rateLimiter.admit(request, identity),
       corsOrigins: config.corsOrigins,
+      metrics: metrics.route,
       hsts: config.production,
       context: async (base) => base,
     });
@@ -213,6 +218,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       maxSubscriptionsPerConnection: limits.maxPerConnection,
       maxSubscriptions: limits.maxTotal,
     });
+    const socketsForMetrics = websocket;
+    metrics.gauge('gateway_websocket_connections', 'Open graphql-ws connections', () =>
+      socketsForMetrics.connectionCount(),
+    );
+    metrics.gauge('gateway_active_subscriptions', 'Active client subscriptions', () =>
+      socketsForMetrics.subscriptionCount(),
+    );
+    metrics.gauge(
+      'gateway_upstream_subscriptions',
+      'Subscriptions to subgraphs (shared)',
+      () => subscriptions.stats().upstreams,
+    );
     const { port, url } = await http.listen(config.port, config.host);
     state = { phase: 'serving' };
     let closing: Promise<void> | undefined;

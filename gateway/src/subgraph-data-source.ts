@@ -23,6 +23,8 @@ export interface SubgraphDataSourceOptions {
   identityHeaders(identity: Identity | null): Record<string, string>;
   /** Timeout, retries and circuit breaking of this subgraph's fetches. */
   readonly resilience: SubgraphResilience & CircuitBreakerOptions;
+  /** Records each fetch attempt's outcome and duration (metrics). */
+  observeFetch(outcome: 'ok' | 'error', seconds: number): void;
 }
 
 /**
@@ -36,8 +38,9 @@ export function createSubgraphDataSource({
   logger,
   identityHeaders,
   resilience,
+  observeFetch,
 }: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
-  const fetcher = createResilientFetch(name, resilience, createCircuitBreaker(resilience));
+  const fetcher = createResilientFetch(name, resilience, createCircuitBreaker(resilience), observeFetch);
   return new RemoteGraphQLDataSource<GatewayContext>({
     url,
     fetcher: fetcher as unknown as Fetcher,

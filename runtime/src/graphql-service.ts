@@ -1,11 +1,12 @@
 import { ApolloServer } from '@apollo/server';
-import type { BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import { createErrorFormatter } from './graphql-errors';
 import { serveGraphQLOverWebSocket } from './graphql-ws-server';
 import type { WebSocketContextBase } from './graphql-ws-server';
 import { createServiceHttpServer } from './http-server';
+import { createServiceMetrics } from './service-metrics';
 import { verifyIdentityHeaders } from './internal-identity';
 import type { InternalIdentityKeys } from './internal-identity';
 import type { RequestContextBase, RouteHandler } from './http-server';
@@ -34,6 +35,8 @@ export interface GraphQLServiceOptions<TContext extends BaseContext> {
    * caller is anonymous and trusted (development).
    */
   readonly internalIdentityKeys?: InternalIdentityKeys;
+  /** The service's name in its metrics (`service` label); default `service`. */
+  readonly name?: string;
 }
 
 export interface GraphQLService {
@@ -60,8 +63,10 @@ export async function startGraphQLService<TContext extends BaseContext>(
     redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
     readinessChecks.push(redisReadinessCheck(redis));
   }
+  const metrics = createServiceMetrics(options.name ?? 'service');
   const apollo = new ApolloServer<TContext>({
     schema: options.schema,
+    plugins: [metrics.plugin as ApolloServerPlugin<TContext>],
     formatError: createErrorFormatter(production),
     introspection: !production,
     includeStacktraceInErrorResponses: !production,
@@ -75,6 +80,7 @@ export async function startGraphQLService<TContext extends BaseContext>(
       readinessChecks,
       context: options.context,
       routes: options.routes,
+      metrics: metrics.route,
       authenticate: keys ? (headers) => verifyIdentityHeaders(headers, { keys }) : undefined,
     });
     const websocket = options.schema.getSubscriptionType()

@@ -85,6 +85,8 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
   corsOrigins?: readonly string[];
   /** Adds `Strict-Transport-Security` (serve behind TLS only); default false. */
   hsts?: boolean;
+  /** Serves `/metrics` (Prometheus), like `/health` without authentication; default none. */
+  metrics?: RouteHandler;
 }
 
 export interface ServiceHttpServer {
@@ -168,6 +170,10 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (url.pathname === '/metrics' && options.metrics) {
+      await options.metrics(req, res, { requestId, headers: req.headers, identity: null });
       return;
     }
     if (url.pathname === '/ready') {

@@ -55,3 +55,5 @@ export {
   verifyIdentityHeaders,
 } from './internal-identity';
 export type { InternalIdentityKeys, VerifyIdentityOptions } from './internal-identity';
+export { createServiceMetrics } from './service-metrics';
+export type { ServiceMetrics } from './service-metrics';

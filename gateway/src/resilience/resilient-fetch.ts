@@ -34,6 +34,7 @@ export function createResilientFetch(
   name: string,
   policy: SubgraphResilience,
   breaker: CircuitBreaker,
+  observe: (outcome: 'ok' | 'error', seconds: number) => void = () => {},
   baseFetch: typeof fetch = fetch,
 ): typeof fetch {
   let budget = MAX_SAVED_RETRIES;
@@ -45,13 +46,18 @@ export function createResilientFetch(
     if (!breaker.allow()) {
       throw new SubgraphFetchError(`Subgraph '${name}' is failing; its circuit is open`);
     }
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const response = await baseFetch(input, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
-      if (RETRYABLE_STATUS.has(response.status)) breaker.failed();
+      const failed = RETRYABLE_STATUS.has(response.status);
+      if (failed) breaker.failed();
       else breaker.succeeded();
+      observe(failed ? 'error' : 'ok', seconds());
       return response;
     } catch (error) {
       breaker.failed();
+      observe('error', seconds());
       const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
       throw new SubgraphFetchError(
         timedOut

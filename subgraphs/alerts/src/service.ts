@@ -107,6 +107,7 @@ export async function startAlertsService(options: AlertsServiceOptions): Promise
       port: config.port,
       host: config.host,
       internalIdentityKeys: config.internalIdentityKeys,
+      name: 'alerts',
     });
     const schedule = scheduleEvaluation({ evaluator, intervalMs: config.evaluationIntervalMs, logger });
     stopSchedule = () => schedule.stop();

@@ -104,6 +104,7 @@ export async function startDeploymentsService(
       port: config.port,
       host: config.host,
       internalIdentityKeys: config.internalIdentityKeys,
+      name: 'deployments',
     });
     const { url, port } = service;
     logger.info(

@@ -63,6 +63,7 @@ export async function startExperimentsService(
       port: config.port,
       host: config.host,
       internalIdentityKeys: config.internalIdentityKeys,
+      name: 'experiments',
     });
     const { url, port } = service;
     logger.info(

@@ -68,6 +68,7 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       port: config.port,
       host: config.host,
       internalIdentityKeys: config.internalIdentityKeys,
+      name: 'models',
     });
     const { url, port } = service;
     logger.info(

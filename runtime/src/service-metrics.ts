@@ -1,0 +1,114 @@
+import type http from 'node:http';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RouteHandler } from './http-server';
+
+/** Distinct operation names kept as label values; later ones count as `other` (clients choose names). */
+const MAX_OPERATION_NAMES = 200;
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus metrics every service exposes at `/metrics`: process metrics (memory, event-loop
+ * lag), GraphQL operations by name, type and outcome with latency histograms, errors by code, and
+ * whatever a service adds to `registry` (the gateway: subgraph fetch latency, active subscriptions).
+ */
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  /** Apollo plugin that counts and times every operation and its errors. */
+  readonly plugin: ApolloServerPlugin<BaseContext>;
+  /** The `/metrics` route. */
+  readonly route: RouteHandler;
+  /** A histogram of subgraph fetches (gateway). */
+  observeFetch(subgraph: string, outcome: 'ok' | 'error', seconds: number): void;
+  /** A gauge read at scrape time, e.g. active subscriptions. */
+  gauge(name: string, help: string, read: () => number): void;
+}
+
+export function createServiceMetrics(service: string): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const operations = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations by name, type and outcome (ok, error)',
+    labelNames: ['operation_name', 'operation_type', 'outcome'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'graphql_operation_duration_seconds',
+    help: 'Time from receiving an operation to its response',
+    labelNames: ['operation_name', 'operation_type'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'graphql_errors_total',
+    help: 'Errors in GraphQL responses, by extensions.code',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const fetches = new Histogram({
+    name: 'subgraph_fetch_duration_seconds',
+    help: 'Fetches from the gateway to each subgraph, by outcome',
+    labelNames: ['subgraph', 'outcome'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const names = new Set<string>();
+  const nameLabel = (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    if (names.has(name)) return name;
+    if (names.size >= MAX_OPERATION_NAMES) return 'other';
+    names.add(name);
+    return name;
+  };
+
+  const plugin: ApolloServerPlugin<BaseContext> = {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, operation, response, errors: requestErrors }) {
+          const type = operation?.operation ?? 'unknown';
+          const name = nameLabel(operationName);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const failures = body?.errors ?? requestErrors ?? [];
+          for (const error of failures) errors.inc({ code: String(error.extensions?.code ?? 'UNKNOWN') });
+          operations.inc({
+            operation_name: name,
+            operation_type: type,
+            outcome: failures.length > 0 ? 'error' : 'ok',
+          });
+          duration.observe({ operation_name: name, operation_type: type }, seconds);
+        },
+      };
+    },
+  };
+
+  return {
+    registry,
+    plugin,
+    async route(req: http.IncomingMessage, res: http.ServerResponse) {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+    },
+    observeFetch(subgraph, outcome, seconds) {
+      fetches.observe({ subgraph, outcome }, seconds);
+    },
+    gauge(name, help, read) {
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    },
+  };
+}
