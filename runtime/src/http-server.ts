@@ -151,11 +151,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
       if (status === 500) logger.error({ err: error, requestId }, 'request failed');
       if (!res.headersSent) {
         const message = status === 500 ? 'Internal server error' : (error as Error).message;
-        sendJson(res, status, {
-          errors: [
-            status === 401 ? { message, extensions: { code: ErrorCode.UNAUTHENTICATED } } : { message },
-          ],
-        });
+        sendJson(res, status, { errors: [{ message, extensions: { code: codeForStatus(status) } }] });
       } else {
         res.destroy();
       }
@@ -259,13 +255,38 @@ async function readBody(
   if (size === 0) return undefined;
   const text = Buffer.concat(chunks).toString('utf8');
   if (contentType?.toLowerCase().startsWith('application/json')) {
+    let body: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      body = JSON.parse(text) as unknown;
     } catch {
       throw new HttpError(400, 'Request body is not valid JSON');
     }
+    // No store of ours can hold U+0000 (PostgreSQL refuses it in text), and no name or filter needs
+    // it: refused here, once, instead of failing deep in a database driver.
+    if (containsNul(body)) throw new HttpError(400, 'Strings may not contain the NUL character (U+0000)');
+    return body;
   }
   return text;
+}
+
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return ErrorCode.BAD_USER_INPUT;
+    case 401:
+      return ErrorCode.UNAUTHENTICATED;
+    case 413:
+      return ErrorCode.LIMIT_EXCEEDED;
+    default:
+      return ErrorCode.INTERNAL_SERVER_ERROR;
+  }
+}
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(containsNul);
+  return false;
 }
 
 /** An API answers JSON only: nothing of it may be framed, sniffed or leak its URL as a referrer. */
