@@ -403,6 +403,7 @@ describe('readGatewayConfig', () => {
         openMs: 10_000,
       },
       corsOrigins: [],
+      trustedDocuments: undefined,
       internalIdentityKeys: undefined,
     });
   });
@@ -445,6 +446,7 @@ describe('readGatewayConfig', () => {
       SUBGRAPH_RETRY_BUDGET: '0.2',
       SUBGRAPH_BREAKER_FAILURES: '3',
       SUBGRAPH_BREAKER_OPEN_MS: '5000',
+      TRUSTED_DOCUMENTS: '/etc/mlops/trusted.json',
     });
 
     expect(config).toEqual({
@@ -475,6 +477,7 @@ describe('readGatewayConfig', () => {
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
       operationLimits: { maxDepth: 8, maxAliases: 5, maxRootFields: 4, maxTokens: 1_000, maxCost: 500 },
       corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
+      trustedDocuments: '/etc/mlops/trusted.json',
       resilience: {
         timeoutMs: 2_500,
         retries: 1,

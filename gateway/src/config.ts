@@ -66,6 +66,12 @@ export interface GatewayConfig {
    * `CORS_ALLOWED_ORIGINS`, comma-separated; default none. A value that is not an origin fails start-up.
    */
   readonly corsOrigins: readonly string[];
+  /**
+   * Trusted-documents mode: only the operations of this Apollo persisted-query manifest run (also
+   * written to Redis when `REDIS_URL` is set); anything else answers 400. `TRUSTED_DOCUMENTS`, a
+   * file path; default off. Automatic persisted queries are always on (in Redis when configured).
+   */
+  readonly trustedDocuments: string | undefined;
   /** Limits of GraphQL subscriptions over WebSocket (`graphql-transport-ws` on the GraphQL path). */
   readonly subscriptions: SubscriptionLimits;
   /** How callers prove who they are (JWT bearer tokens). */
@@ -214,6 +220,10 @@ export function readGatewayConfig(
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
     corsOrigins: overrides.corsOrigins ?? readOrigins(read, problems),
+    trustedDocuments:
+      'trustedDocuments' in overrides
+        ? overrides.trustedDocuments
+        : optionalPath(read.optionalString('TRUSTED_DOCUMENTS')),
     auth: readAuth(read, overrides.auth ?? {}, problems),
     operationLimits: readOperationLimits(read, overrides.operationLimits ?? {}),
     resilience: {
@@ -308,6 +318,10 @@ function readAuth(read: EnvReader, given: Partial<AuthConfig>, problems: string[
     rolesClaim: given.rolesClaim ?? read.string('JWT_ROLES_CLAIM', 'roles'),
     required: given.required ?? read.oneOf('AUTH_REQUIRED', ['true', 'false'], 'false') === 'true',
   };
+}
+
+function optionalPath(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : path.resolve(value);
 }
 
 function readRatio(read: EnvReader, name: string, fallback: number, problems: string[]): number {

@@ -25,6 +25,12 @@ import type { AccessRules } from './auth/access-rules';
 import { authorizingGateway } from './auth/authorizing-gateway';
 import { createCallerAuthenticator } from './auth/caller-authenticator';
 import { checkOperationLimits, createOperationLimitsPlugin } from './limits';
+import { createRedisDocumentCache } from './persisted/redis-document-cache';
+import {
+  createTrustedDocumentStore,
+  createTrustedDocumentsPlugin,
+  readTrustedDocumentManifest,
+} from './persisted/trusted-documents';
 import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
@@ -136,7 +142,29 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     accessRules = readAccessRules(coreSupergraphSdl);
     subscriptions.setSupergraph(coreSupergraphSdl);
   });
+  // Redis carries rate-limit counters, persisted queries and trusted documents across replicas.
+  const redis: Redis | undefined =
+    config.redisUrl === undefined ? undefined : createRedisClient(config.redisUrl);
+  if (redis) {
+    redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis error'));
+    // Counted in memory until connected, and while it is down.
+    redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable yet'));
+  }
+  const trusted =
+    config.trustedDocuments === undefined
+      ? undefined
+      : await createTrustedDocumentStore(
+          await readTrustedDocumentManifest(config.trustedDocuments),
+          redis,
+        ).catch(async (error: unknown) => {
+          if (redis) await disconnectRedis(redis);
+          throw error;
+        });
   const apollo = new ApolloServer<GatewayContext>({
+    persistedQueries: {
+      cache: redis ? createRedisDocumentCache(redis, 'mlops:apq:', logger) : undefined,
+      ttl: 7 * 24 * 3600, // a week: clients re-register on a miss
+    },
     gateway: authorizingGateway(gateway, () => accessRules),
     logger,
     formatError: createErrorFormatter(config.production),
@@ -148,12 +176,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       ApolloServerPluginLandingPageDisabled(),
       refuseSubscriptionsOverHttp(),
       metrics.plugin as ApolloServerPlugin<GatewayContext>,
+      ...(trusted ? [createTrustedDocumentsPlugin(trusted) as ApolloServerPlugin<GatewayContext>] : []),
       createOperationLimitsPlugin(config.operationLimits),
     ],
   });
 
   let apolloStarted = false;
-  let redis: Redis | undefined;
   let http: ServiceHttpServer | undefined;
   let websocket: GraphQLWebSocketServer | undefined;
   const stopAll = async (): Promise<void> => {
@@ -170,12 +198,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     await startApollo(apollo, config);
     apolloStarted = true;
     assertOverridesKnown(config.subgraphUrls, new Set(routedSubgraphs.keys()));
-    if (config.redisUrl !== undefined) {
-      redis = createRedisClient(config.redisUrl);
-      redis.on('error', (error: unknown) => logger.warn({ err: error }, 'redis error'));
-      // Rate limits count in Redis once it is connected (in memory until then, and while it is down).
-      redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'redis not reachable yet'));
-    }
     const rateLimiter = createRequestRateLimiter(config.rateLimits, redis, logger);
     http = createServiceHttpServer<GatewayContext>({
       apollo,
