@@ -364,6 +364,7 @@ describe('readGatewayConfig', () => {
     expect(config).toEqual({
       port: 4000,
       host: '127.0.0.1',
+      workers: 1,
       supergraph: { kind: 'file', path: path.resolve(__dirname, '../schema/supergraph.graphql') },
       supergraphPollMs: 0,
       subgraphUrls: {},
@@ -412,6 +413,7 @@ describe('readGatewayConfig', () => {
     const config = readGatewayConfig({
       GATEWAY_PORT: '8080',
       GATEWAY_HOST: '0.0.0.0',
+      GATEWAY_WORKERS: '3',
       SUPERGRAPH_PATH: '/etc/mlops/supergraph.graphql',
       [subgraphUrlVariable(firstSubgraph.name)]: 'http://experiments:4001/graphql',
       NODE_ENV: 'production',
@@ -452,6 +454,7 @@ describe('readGatewayConfig', () => {
     expect(config).toEqual({
       port: 8080,
       host: '0.0.0.0',
+      workers: 3,
       supergraph: { kind: 'file', path: '/etc/mlops/supergraph.graphql' },
       supergraphPollMs: 500,
       subgraphUrls: { [firstSubgraph.name]: 'http://experiments:4001/graphql' },

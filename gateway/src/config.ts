@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, createEnvReader, parseInternalIdentityKeys } from '@mlops/runtime';
 import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
@@ -30,6 +31,12 @@ export interface GatewayConfig {
   readonly port: number;
   /** Interface to bind. `GATEWAY_HOST`; default `127.0.0.1` (use `0.0.0.0` in a container). */
   readonly host: string;
+  /**
+   * Worker processes sharing the port (`node gateway/dist/main.js` only; `createGateway` always
+   * serves in its own process). `GATEWAY_WORKERS`: a count, or `auto` for one per available CPU;
+   * default 1.
+   */
+  readonly workers: number;
   /**
    * Where the supergraph comes from. `SUPERGRAPH_PATH` names the file; default the checked-in
    * `schema/supergraph.graphql` of `@mlops/schema`. `SUPERGRAPH_INTROSPECT=true` introspects the
@@ -211,6 +218,11 @@ export function readGatewayConfig(
   const config: GatewayConfig = {
     port: overrides.port ?? read.port('GATEWAY_PORT', GATEWAY_DEFAULT_PORT),
     host: overrides.host ?? read.string('GATEWAY_HOST', '127.0.0.1'),
+    workers:
+      overrides.workers ??
+      (read.optionalString('GATEWAY_WORKERS') === 'auto'
+        ? os.availableParallelism()
+        : read.int('GATEWAY_WORKERS', 1, { min: 1, max: 64 })),
     supergraph,
     supergraphPollMs: overrides.supergraphPollMs ?? read.int('SUPERGRAPH_POLL_MS', 0, { min: 0 }),
     subgraphUrls,
