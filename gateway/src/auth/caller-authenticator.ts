@@ -25,6 +25,8 @@ export interface CallerAuthenticator {
   forwarded(identity: Identity | null): ForwardedIdentity;
 }
 
+const SIGNATURE_REUSE_MS = 60_000; // 1 min
+
 export function createCallerAuthenticator(
   auth: AuthConfig,
   internalKeys: InternalIdentityKeys | undefined,
@@ -56,8 +58,20 @@ export function createCallerAuthenticator(
     return verifier.verify(match[1] as string);
   };
 
-  const signedHeaders = (identity: Identity | null): Record<string, string> =>
-    internalKeys ? signIdentityHeaders(identity, internalKeys) : {};
+  // A federated request makes many subgraph fetches for one caller: sign once, reuse for a minute
+  // (subgraphs accept a signature for five).
+  const signatures = new WeakMap<object, { headers: Record<string, string>; at: number }>();
+  const anonymous = {};
+  const signedHeaders = (identity: Identity | null): Record<string, string> => {
+    if (!internalKeys) return {};
+    const key = identity ?? anonymous;
+    const now = Date.now();
+    const cached = signatures.get(key);
+    if (cached && now - cached.at < SIGNATURE_REUSE_MS) return cached.headers;
+    const headers = signIdentityHeaders(identity, internalKeys, now);
+    signatures.set(key, { headers, at: now });
+    return headers;
+  };
 
   return {
     fromHeaders: (headers) => fromAuthorization(headers.authorization),

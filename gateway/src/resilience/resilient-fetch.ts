@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from './circuit-breaker';
+import { keepAliveFetch } from './keep-alive-fetch';
 
 export interface SubgraphResilience {
   /** Longest wait for one subgraph answer, in ms; then the fetch fails (UNAVAILABLE). */
@@ -35,7 +36,7 @@ export function createResilientFetch(
   policy: SubgraphResilience,
   breaker: CircuitBreaker,
   observe: (outcome: 'ok' | 'error', seconds: number) => void = () => {},
-  baseFetch: typeof fetch = fetch,
+  baseFetch: typeof fetch = keepAliveFetch,
 ): typeof fetch {
   let budget = MAX_SAVED_RETRIES;
 
@@ -48,8 +49,9 @@ export function createResilientFetch(
     }
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    const signal = AbortSignal.timeout(policy.timeoutMs);
     try {
-      const response = await baseFetch(input, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+      const response = await baseFetch(input, { ...init, signal });
       const failed = RETRYABLE_STATUS.has(response.status);
       if (failed) breaker.failed();
       else breaker.succeeded();
@@ -58,7 +60,7 @@ export function createResilientFetch(
     } catch (error) {
       breaker.failed();
       observe('error', seconds());
-      const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+      const timedOut = signal.aborted;
       throw new SubgraphFetchError(
         timedOut
           ? `Subgraph '${name}' did not answer within ${policy.timeoutMs} ms`
@@ -85,7 +87,8 @@ export function createResilientFetch(
         return outcome;
       }
       budget -= 1;
-      if (!(outcome instanceof SubgraphFetchError)) await outcome.body?.cancel();
+      // Read the refused answer to its end, so its connection goes back to the pool.
+      if (!(outcome instanceof SubgraphFetchError)) await outcome.text().catch(() => undefined);
       const delay = policy.backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
