@@ -12,7 +12,7 @@ import type { SupergraphFile } from './support/supergraph-file';
 const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 const FLAKY_SDL = `${FEDERATION} type Query { flaky: String } type Mutation { change: String }`;
 
-type Behaviour = 'ok' | 'fail' | 'hang';
+type Behaviour = 'ok' | 'fail' | 'hang' | 'slow';
 
 /**
  * A subgraph whose next answers the test scripts: `ok` proxies to a real subgraph, `fail` answers
@@ -22,16 +22,20 @@ async function startFlakyProxy(target: string): Promise<{
   url: string;
   received: () => number;
   script(...behaviours: Behaviour[]): void;
+  /** Answer every unscripted request after 150 ms. */
+  slow(on: boolean): void;
   close(): Promise<void>;
 }> {
   let queue: Behaviour[] = [];
+  let slowByDefault = false;
   let count = 0;
   const hanging: http.ServerResponse[] = [];
   const server = http.createServer(async (req, res) => {
     count += 1;
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const behaviour = queue.shift() ?? 'ok';
+    const behaviour = queue.shift() ?? (slowByDefault ? 'slow' : 'ok');
+    if (behaviour === 'slow') await new Promise((resolve) => setTimeout(resolve, 150));
     if (behaviour === 'hang') return void hanging.push(res);
     if (behaviour === 'fail') {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
@@ -49,6 +53,7 @@ async function startFlakyProxy(target: string): Promise<{
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
     received: () => count,
     script: (...behaviours) => void (queue = behaviours),
+    slow: (on: boolean) => void (slowByDefault = on),
     close: () =>
       new Promise((resolve) => {
         for (const res of hanging) res.destroy();
@@ -159,6 +164,38 @@ describe('gateway resilience per subgraph', () => {
     const probe = await postGraphQL(gateway.url, '{ flaky }');
     expect(probe.body).toEqual({ data: { flaky: 'recovered' } });
     expect((await postGraphQL(gateway.url, '{ flaky }')).body).toEqual({ data: { flaky: 'recovered' } });
+  });
+
+  it('should send identical in-flight queries once and every mutation', async () => {
+    const gateway = await startGateway({ deduplicate: true });
+    flaky.slow(true);
+    try {
+      let before = flaky.received();
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => postGraphQL(gateway.url, '{ flaky }')),
+      );
+
+      expect(answers.map((a) => a.body)).toEqual(Array(10).fill({ data: { flaky: 'recovered' } }));
+      expect(flaky.received() - before).toBe(1);
+      before = flaky.received();
+      await Promise.all(Array.from({ length: 3 }, () => postGraphQL(gateway.url, 'mutation { change }')));
+      expect(flaky.received() - before).toBe(3);
+    } finally {
+      flaky.slow(false);
+    }
+  });
+
+  it('should send every query when deduplication is off', async () => {
+    const gateway = await startGateway({ deduplicate: false });
+    flaky.slow(true);
+    try {
+      const before = flaky.received();
+      await Promise.all(Array.from({ length: 5 }, () => postGraphQL(gateway.url, '{ flaky }')));
+
+      expect(flaky.received() - before).toBe(5);
+    } finally {
+      flaky.slow(false);
+    }
   });
 
   it('should spend no more retries than its budget allows', async () => {

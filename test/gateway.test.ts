@@ -396,6 +396,7 @@ describe('readGatewayConfig', () => {
       },
       operationLimits: {},
       resilience: {
+        deduplicate: true,
         timeoutMs: 10_000,
         retries: 2,
         backoffMs: 50,
@@ -448,6 +449,7 @@ describe('readGatewayConfig', () => {
       SUBGRAPH_RETRY_BUDGET: '0.2',
       SUBGRAPH_BREAKER_FAILURES: '3',
       SUBGRAPH_BREAKER_OPEN_MS: '5000',
+      SUBGRAPH_DEDUPLICATE: 'false',
       TRUSTED_DOCUMENTS: '/etc/mlops/trusted.json',
     });
 
@@ -482,6 +484,7 @@ describe('readGatewayConfig', () => {
       corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
       trustedDocuments: '/etc/mlops/trusted.json',
       resilience: {
+        deduplicate: false,
         timeoutMs: 2_500,
         retries: 1,
         backoffMs: 20,

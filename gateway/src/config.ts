@@ -105,7 +105,10 @@ export interface GatewayConfig {
    * `SUBGRAPH_RETRY_BUDGET` retries per request on average (default 0.1), and a circuit breaker that
    * opens after `SUBGRAPH_BREAKER_FAILURES` consecutive failures (default 5) for
    * `SUBGRAPH_BREAKER_OPEN_MS` (default 10000) before one probe. A failing subgraph costs only its
-   * fields: the rest of the response is served with UNAVAILABLE errors.
+   * fields: the rest of the response is served with UNAVAILABLE errors. `SUBGRAPH_DEDUPLICATE`
+   * (default true): identical in-flight queries (same subgraph, caller and body) share one request.
+   * `SUBGRAPH_DEDUPLICATE` (default true): identical in-flight queries to a subgraph (same caller
+   * and body) share one request.
    */
   readonly resilience: SubgraphResilience & CircuitBreakerOptions;
   /**
@@ -247,6 +250,9 @@ export function readGatewayConfig(
       failureThreshold:
         overrides.resilience?.failureThreshold ?? read.int('SUBGRAPH_BREAKER_FAILURES', 5, { min: 1 }),
       openMs: overrides.resilience?.openMs ?? read.int('SUBGRAPH_BREAKER_OPEN_MS', 10_000, { min: 1 }), // 10 s
+      deduplicate:
+        overrides.resilience?.deduplicate ??
+        read.oneOf('SUBGRAPH_DEDUPLICATE', ['true', 'false'], 'true') === 'true',
     },
     rateLimits: {
       perIp: overrides.rateLimits?.perIp ?? read.int('RATE_LIMIT_PER_IP', 6_000, { min: 0 }),

@@ -7,6 +7,7 @@ import type { Identity } from '@mlops/schema';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { createCircuitBreaker } from './resilience/circuit-breaker';
 import type { CircuitBreakerOptions } from './resilience/circuit-breaker';
+import { createDeduplicatingFetch } from './resilience/deduplicating-fetch';
 import { createResilientFetch } from './resilience/resilient-fetch';
 import type { SubgraphResilience } from './resilience/resilient-fetch';
 
@@ -40,7 +41,8 @@ export function createSubgraphDataSource({
   resilience,
   observeFetch,
 }: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
-  const fetcher = createResilientFetch(name, resilience, createCircuitBreaker(resilience), observeFetch);
+  const resilient = createResilientFetch(name, resilience, createCircuitBreaker(resilience), observeFetch);
+  const fetcher = resilience.deduplicate ? createDeduplicatingFetch(resilient) : resilient;
   return new RemoteGraphQLDataSource<GatewayContext>({
     url,
     fetcher: fetcher as unknown as Fetcher,

@@ -1,4 +1,5 @@
 import type { CircuitBreaker } from './circuit-breaker';
+import { isQuery } from './deduplicating-fetch';
 import { keepAliveFetch } from './keep-alive-fetch';
 
 export interface SubgraphResilience {
@@ -13,6 +14,8 @@ export interface SubgraphResilience {
    * retry takes one, at most 10 saved), so a failing subgraph is not hit with a multiple of its load.
    */
   readonly retryBudgetRatio: number;
+  /** Identical in-flight queries to the subgraph share one request (`createDeduplicatingFetch`). */
+  readonly deduplicate: boolean;
 }
 
 /** Why a subgraph fetch was not attempted or did not finish. */
@@ -72,7 +75,7 @@ export function createResilientFetch(
 
   return async (input, init) => {
     budget = Math.min(MAX_SAVED_RETRIES, budget + policy.retryBudgetRatio);
-    const retryable = isQuery(init?.body);
+    const retryable = typeof init?.body === 'string' && isQuery(init.body);
     for (let retry = 0; ; retry++) {
       let outcome: Response | SubgraphFetchError;
       try {
@@ -93,10 +96,4 @@ export function createResilientFetch(
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   };
-}
-
-/** Whether a GraphQL-over-HTTP body holds a query (the gateway's fetches always name their kind). */
-function isQuery(body: RequestInit['body']): boolean {
-  if (typeof body !== 'string') return false;
-  return body.startsWith('{"query":"query') || body.startsWith('{"query":"{');
 }
