@@ -121,6 +121,27 @@ function hive(label, flags, config) {
   };
 }
 
+/**
+ * Our gateway with extra environment variables over the `mlops` entry's.
+ * @param {string} label @param {Record<string, string>} env
+ * @returns {GatewayEntry}
+ */
+function mlopsWith(label, env) {
+  return {
+    label,
+    async start(options) {
+      const previous = process.env.BENCH_MLOPS_ENV;
+      process.env.BENCH_MLOPS_ENV = JSON.stringify({ ...JSON.parse(previous ?? '{}'), ...env });
+      try {
+        return await GATEWAYS.mlops.start(options);
+      } finally {
+        if (previous === undefined) delete process.env.BENCH_MLOPS_ENV;
+        else process.env.BENCH_MLOPS_ENV = previous;
+      }
+    },
+  };
+}
+
 /** @type {Record<string, GatewayEntry>} */
 export const GATEWAYS = {
   'apollo-stock': stockApollo('stock @apollo/gateway + @apollo/server (standalone, 1 process)', 'default'),
@@ -155,19 +176,11 @@ export const GATEWAYS = {
       });
     },
   },
-  'mlops-workers': {
-    label: 'our gateway, GATEWAY_WORKERS=2 (CPU column: the primary only)',
-    async start(options) {
-      const previous = process.env.BENCH_MLOPS_ENV;
-      process.env.BENCH_MLOPS_ENV = JSON.stringify({ ...JSON.parse(previous ?? '{}'), GATEWAY_WORKERS: '2' });
-      try {
-        return await GATEWAYS.mlops.start(options);
-      } finally {
-        if (previous === undefined) delete process.env.BENCH_MLOPS_ENV;
-        else process.env.BENCH_MLOPS_ENV = previous;
-      }
-    },
-  },
+  // Like-for-like with Apollo and hive-no-dedup: every subgraph request actually sent.
+  'mlops-no-dedup': mlopsWith('our gateway, SUBGRAPH_DEDUPLICATE=false', { SUBGRAPH_DEDUPLICATE: 'false' }),
+  'mlops-workers': mlopsWith('our gateway, GATEWAY_WORKERS=2 (CPU column: the primary only)', {
+    GATEWAY_WORKERS: '2',
+  }),
   // As the public benchmark's run.sh starts it. Outbound dedup (identical in-flight subgraph requests
   // share one) is on by default in Hive Gateway, and this workload repeats one query 50 times at once.
   hive: hive(
