@@ -25,6 +25,8 @@ const GATEWAY_IDS = (process.env.BENCH_GATEWAYS ?? 'apollo-stock,mlops,hive,hive
   ',',
 );
 const SINGLE = process.env.BENCH_SINGLE !== '0';
+/** The gateway entry the single-subgraph query goes through (BENCH_SINGLE_GATEWAY); default ours. */
+const SINGLE_GATEWAY = process.env.BENCH_SINGLE_GATEWAY ?? 'mlops';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const BASELINE = 'apollo-stock';
 // Published by the public benchmark (federation, constant 50 VUs, 2 cores): requests/s.
@@ -156,7 +158,7 @@ try {
           subgraphCpuMs: subgraphs.cpuMs,
         }),
       );
-      const ours = await GATEWAYS.mlops.start({ supergraphPath, dir });
+      const ours = await GATEWAYS[SINGLE_GATEWAY].start({ supergraphPath, dir });
       try {
         gatewayWindows.push(
           await measure({ ...ours, query: SINGLE_SUBGRAPH_QUERY, hash, subgraphCpuMs: noServer }),
@@ -196,7 +198,7 @@ try {
     console.log('| ------ | ----- | ------ | ------ | ------ | ------ | --------- |');
     for (const [label, r] of [
       ['products subgraph, direct', direct],
-      ['our gateway → products', gateway],
+      [`${GATEWAYS[SINGLE_GATEWAY]?.label ?? SINGLE_GATEWAY} → products`, gateway],
     ]) {
       const row = /** @type {typeof direct} */ (r);
       console.log(
