@@ -178,6 +178,14 @@ export const GATEWAYS = {
   },
   // Like-for-like with Apollo and hive-no-dedup: every subgraph request actually sent.
   'mlops-no-dedup': mlopsWith('our gateway, SUBGRAPH_DEDUPLICATE=false', { SUBGRAPH_DEDUPLICATE: 'false' }),
+  // The same gateway with what configuration can switch off switched off: development mode (no
+  // error masking), no identity signing, no rate limiter. Operation limits and metrics still run.
+  'mlops-bare': mlopsWith('our gateway, protections off by configuration', {
+    NODE_ENV: 'development',
+    INTERNAL_IDENTITY_KEYS: '',
+    RATE_LIMIT_PER_IP: '0',
+    RATE_LIMIT_PER_CALLER: '0',
+  }),
   'mlops-workers': mlopsWith('our gateway, GATEWAY_WORKERS=2 (CPU column: the primary only)', {
     GATEWAY_WORKERS: '2',
   }),
