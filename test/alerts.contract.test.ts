@@ -2,7 +2,9 @@ import { backends } from './support/databases';
 import { startAlertsStack } from './support/alerts-stack';
 import type { AlertsStack } from './support/alerts-stack';
 import type { GraphQLHttpResponse } from './support/graphql-http';
+import { postGraphQL } from './support/graphql-http';
 import { connectGraphQLWs, recordSubscription } from './support/graphql-ws-client';
+import { bearerHeaders } from './support/jwt';
 
 const RULE = `id name metric comparison threshold forSeconds severity labels { name value } deployment { name }`;
 const ALERT = `id fingerprint state value silenced activeAt firedAt resolvedAt acknowledgedBy labels { name value } rule { id name } deployment { name status pool { name } }`;
@@ -177,5 +179,36 @@ describe.each(backends())('alerts through the gateway on %s', (kind) => {
     } finally {
       await client.dispose();
     }
+  });
+
+  describe('who may change alerting', () => {
+    const as = (headers: Record<string, string>, query: string, variables: Record<string, unknown>) =>
+      postGraphQL(stack.gatewayUrl, query, { variables, headers });
+    const ruleInput = (name: string, deploymentName: string) => ({
+      i: { name, deployment: deploymentName, metric: 'pnl', comparison: 'LT', threshold: 0 },
+    });
+
+    it('should refuse rule changes to a viewer (FORBIDDEN) and an anonymous caller (UNAUTHENTICATED)', async () => {
+      const target = await deployment();
+      for (const [headers, code] of [
+        [bearerHeaders(['viewer', 'data-scientist']), 'FORBIDDEN'],
+        [{}, 'UNAUTHENTICATED'],
+      ] as const) {
+        const refused = await as(headers, CREATE_RULE, ruleInput(unique('refused'), target));
+        expect(codeOf(refused)).toBe(code);
+      }
+      const { alertRules } = await stack.data('{ alertRules { name } }');
+      expect((alertRules as { name: string }[]).some((r) => r.name.startsWith('refused'))).toBe(false);
+    });
+
+    it('should let a producer holding metrics:write record samples, and no viewer', async () => {
+      const target = await deployment();
+      const samples = { s: [{ deployment: target, metric: 'pnl', value: 1 }] };
+
+      expect((await as(bearerHeaders([], { scope: 'metrics:write' }), RECORD, samples)).body).toEqual({
+        data: { recordMetrics: 1 },
+      });
+      expect(codeOf(await as(bearerHeaders(['viewer']), RECORD, samples))).toBe('FORBIDDEN');
+    });
   });
 });

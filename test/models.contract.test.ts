@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { backends } from './support/databases';
 import { errorCodes } from './support/experiments-stack';
-import { getStatus } from './support/graphql-http';
+import { getStatus, postGraphQL } from './support/graphql-http';
+import { bearerHeaders } from './support/jwt';
 import type { GraphQLHttpResponse } from './support/graphql-http';
 import { startModelsStack } from './support/models-stack';
 import type { ModelsStack } from './support/models-stack';
@@ -573,5 +574,24 @@ describe.each(backends())('models through the gateway on %s', (kind) => {
       );
       expect(version.modelVersion.run).toBeNull();
     });
+  });
+
+  it('should refuse registry changes to a viewer (FORBIDDEN) and an anonymous caller (UNAUTHENTICATED)', async () => {
+    const mutation = 'mutation($n: String!) { createRegisteredModel(input: { name: $n }) { name } }';
+    for (const [headers, code] of [
+      [bearerHeaders(['viewer']), 'FORBIDDEN'],
+      [{}, 'UNAUTHENTICATED'],
+    ] as const) {
+      const refused = await postGraphQL(stack.gatewayUrl, mutation, {
+        variables: { n: `refused-${kind}` },
+        headers,
+      });
+      expect(errorCodes(refused)).toEqual([code]);
+    }
+    const allowed = await postGraphQL(stack.gatewayUrl, mutation, {
+      variables: { n: `allowed-${kind}` },
+      headers: bearerHeaders(['data-scientist']),
+    });
+    expect(allowed.body).toEqual({ data: { createRegisteredModel: { name: `allowed-${kind}` } } });
   });
 });

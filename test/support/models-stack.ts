@@ -17,6 +17,7 @@ import type { BackendKind, TestDatabase } from './databases';
 import { createTestDatabase } from './databases';
 import { postGraphQL } from './graphql-http';
 import type { GraphQLHttpResponse } from './graphql-http';
+import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
 
 export interface ModelsStack {
@@ -85,10 +86,12 @@ export async function startModelsStack(
       supergraph: { kind: 'file', path: supergraph.path },
       subgraphUrls: { experiments: experiments.url, models: models.url },
       logLevel: 'silent',
+      auth: { hs256Secret: TEST_JWT_SECRET },
     });
     closers.push(() => gateway.close());
+    // As an operator; suites that test refusals send their own headers.
     const gql = (query: string, variables?: Record<string, unknown>) =>
-      postGraphQL(gateway.url, query, { variables });
+      postGraphQL(gateway.url, query, { variables, headers: operatorHeaders() });
     return {
       gatewayUrl: gateway.url,
       modelsUrl: models.url,

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { validatePageSize } from '@mlops/runtime';
 import { getAlert, listAlerts } from '../store/alerts';
 import { findRules } from '../store/rules';
@@ -7,6 +7,7 @@ import type { AlertsContext } from './context';
 import { AlertFilter } from './inputs';
 import { toAlertNode, toRuleNode } from './mappers';
 import { Alert, AlertRule, Deployment } from './types';
+import { ANY_CALLER } from './access';
 
 @Resolver(() => Alert)
 export class AlertResolver {
@@ -42,6 +43,7 @@ export class AlertResolver {
     return isSilenced(await context.activeSilences(), alert);
   }
 
+  @Directive(ANY_CALLER)
   @Mutation(() => Alert, {
     description:
       'Records who acknowledged an open alert (an ACKNOWLEDGED event). NOT_FOUND, INVALID_STATE when RESOLVED, CONFLICT when already acknowledged.',

@@ -1,9 +1,10 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { getRule, listRules } from '../store/rules';
 import type { AlertsContext } from './context';
 import { CreateAlertRuleInput, UpdateAlertRuleInput } from './inputs';
 import { toRuleNode } from './mappers';
 import { AlertRule, Deployment } from './types';
+import { ALERT_MANAGERS } from './access';
 
 @Resolver(() => AlertRule)
 export class AlertRuleResolver {
@@ -22,6 +23,7 @@ export class AlertRuleResolver {
     return { name: rule.deploymentName };
   }
 
+  @Directive(ALERT_MANAGERS)
   @Mutation(() => AlertRule, {
     description:
       'BAD_USER_INPUT naming the field at fault (name, deployment, metric, forSeconds, labels[i].name, …); CONFLICT for a taken name.',
@@ -33,6 +35,7 @@ export class AlertRuleResolver {
     return toRuleNode(await operations.createRule({ ...input, labels: input.labels ?? [] }));
   }
 
+  @Directive(ALERT_MANAGERS)
   @Mutation(() => AlertRule, {
     description:
       'Changes the given fields (validated as on create). When labels, deployment or metric change, the open alert resolves at the next evaluation and a new one may open under the new fingerprint.',
@@ -45,6 +48,7 @@ export class AlertRuleResolver {
     return toRuleNode(await operations.updateRule(id, input));
   }
 
+  @Directive(ALERT_MANAGERS)
   @Mutation(() => AlertRule, {
     description:
       'Deletes the rule and resolves its open alerts (RESOLVED events). NOT_FOUND for an unknown id.',

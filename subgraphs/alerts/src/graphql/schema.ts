@@ -13,7 +13,7 @@ import { AlertRuleResolver } from './rule.resolver';
 import { SilenceResolver } from './silence.resolver';
 
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@authenticated", "@requiresScopes"])';
 
 const UNUSED_TYPE_GRAPHQL_PUBSUB = {
   publish(): never {

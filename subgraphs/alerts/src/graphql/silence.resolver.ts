@@ -1,9 +1,10 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Directive, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { createSilence, expireSilence, listSilences } from '../store/silences';
 import type { AlertsContext } from './context';
 import { CreateSilenceInput } from './inputs';
 import { toSilenceNode } from './mappers';
 import { Silence } from './types';
+import { ALERT_MANAGERS } from './access';
 
 @Resolver(() => Silence)
 export class SilenceResolver {
@@ -18,6 +19,7 @@ export class SilenceResolver {
     return (await listSilences(db.knex, now, active)).map((s) => toSilenceNode(s, now));
   }
 
+  @Directive(ALERT_MANAGERS)
   @Mutation(() => Silence, {
     description:
       'BAD_USER_INPUT naming the field: no matchers, a bad label name or regex (matchers[i].name/value), endsAt not after startsAt or not in the future, an empty createdBy.',
@@ -36,6 +38,7 @@ export class SilenceResolver {
     return toSilenceNode(silence, db.clock.now());
   }
 
+  @Directive(ALERT_MANAGERS)
   @Mutation(() => Silence, {
     description: 'Ends the silence now. NOT_FOUND; INVALID_STATE when already expired.',
   })

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { resolveAlias, setAlias } from '../store/aliases';
 import {
   deleteModelVersionTag,
@@ -12,6 +12,7 @@ import type { ModelsContext } from './context';
 import { RegisterModelVersionInput } from './inputs';
 import { toModelVersionNode, toRegisteredModelNode } from './mappers';
 import { KeyValue, ModelVersion, RegisteredModel, Run } from './types';
+import { MODEL_WRITERS } from './access';
 
 @Resolver(() => ModelVersion)
 export class ModelVersionResolver {
@@ -65,6 +66,7 @@ export class ModelVersionResolver {
     return version.runId === null ? null : { id: version.runId };
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => ModelVersion, {
     description:
       'Registers the next version of a model from a stored artifact or a path. A file ONNX Runtime cannot load gives a FAILED_REGISTRATION version with the reason.',
@@ -76,6 +78,7 @@ export class ModelVersionResolver {
     return toModelVersionNode(await registerModelVersion(db, registry, input));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => ModelVersion, { description: 'Replaces the description; null clears it.' })
   async updateModelVersion(
     @Arg('modelName', () => String) modelName: string,
@@ -86,6 +89,7 @@ export class ModelVersionResolver {
     return toModelVersionNode(await updateModelVersion(db, modelName, version, description ?? null));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => ModelVersion)
   async setModelVersionTag(
     @Arg('modelName', () => String) modelName: string,
@@ -97,6 +101,7 @@ export class ModelVersionResolver {
     return toModelVersionNode(await setModelVersionTag(db, modelName, version, { key, value }));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => ModelVersion, { description: 'NOT_FOUND when the version has no such tag.' })
   async deleteModelVersionTag(
     @Arg('modelName', () => String) modelName: string,
@@ -107,6 +112,7 @@ export class ModelVersionResolver {
     return toModelVersionNode(await deleteModelVersionTag(db, modelName, version, key));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => ModelVersion, {
     description:
       "Points an alias at a READY version, creating or moving it atomically. 'latest' and 'v<n>' are reserved (BAD_USER_INPUT).",

@@ -3,6 +3,7 @@ import {
   Args,
   ArgsType,
   Ctx,
+  Directive,
   Field,
   FieldResolver,
   Int,
@@ -24,6 +25,7 @@ import type { ModelsContext } from './context';
 import { CreateRegisteredModelInput } from './inputs';
 import { toModelVersionNode, toRegisteredModelNode } from './mappers';
 import { KeyValue, ModelAlias, ModelVersion, RegisteredModel, RegisteredModelConnection } from './types';
+import { MODEL_WRITERS } from './access';
 
 @ArgsType()
 class RegisteredModelsArgs {
@@ -76,6 +78,7 @@ export class RegisteredModelResolver {
     return loaders.modelAliases.load(model.name);
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => RegisteredModel, { description: 'CONFLICT when the name is taken.' })
   async createRegisteredModel(
     @Arg('input', () => CreateRegisteredModelInput) input: CreateRegisteredModelInput,
@@ -84,6 +87,7 @@ export class RegisteredModelResolver {
     return toRegisteredModelNode(await createRegisteredModel(db, input));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => RegisteredModel, { description: 'Replaces the description; null clears it.' })
   async updateRegisteredModel(
     @Arg('name', () => String) name: string,
@@ -93,6 +97,7 @@ export class RegisteredModelResolver {
     return toRegisteredModelNode(await updateRegisteredModel(db, name, description ?? null));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => RegisteredModel)
   async setRegisteredModelTag(
     @Arg('name', () => String) name: string,
@@ -103,6 +108,7 @@ export class RegisteredModelResolver {
     return toRegisteredModelNode(await setRegisteredModelTag(db, name, { key, value }));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => RegisteredModel, { description: 'NOT_FOUND when the model has no such tag.' })
   async deleteRegisteredModelTag(
     @Arg('name', () => String) name: string,
@@ -112,6 +118,7 @@ export class RegisteredModelResolver {
     return toRegisteredModelNode(await deleteRegisteredModelTag(db, name, key));
   }
 
+  @Directive(MODEL_WRITERS)
   @Mutation(() => RegisteredModel, { description: 'NOT_FOUND when the model has no such alias.' })
   async deleteAlias(
     @Arg('modelName', () => String) modelName: string,

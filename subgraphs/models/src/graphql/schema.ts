@@ -13,7 +13,7 @@ import { RegisteredModelResolver } from './registered-model.resolver';
 import { RunResolver } from './run.resolver';
 
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@authenticated", "@requiresScopes"])';
 
 /** Entities the gateway fetches by key: the entity, or null when it does not exist. */
 const referenceResolvers = {
