@@ -35,6 +35,9 @@ export interface AccessRules {
   decide(document: DocumentNode, schema: GraphQLSchema, identity: Identity | null): AccessDecision;
 }
 
+/** Distinct sets of rights remembered per document (callers' scope sets can vary widely). */
+const MAX_RIGHTS_PER_DOCUMENT = 64;
+
 const SECURITY_FEATURES =
   /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g;
 
@@ -66,63 +69,88 @@ export function readAccessRules(supergraphSdl: string): AccessRules {
     }
   }
   const any = fields.size > 0 || types.size > 0;
+  const decisions = new WeakMap<
+    DocumentNode,
+    Map<string, { schema: GraphQLSchema; decision: AccessDecision }>
+  >();
 
   return {
     any,
     decide(document, schema, identity) {
       if (!any) return { document, denied: [], empty: false, fingerprint: '' };
       const held = new Set([...(identity?.scopes ?? []), ...(identity?.roles ?? []).map((r) => `role:${r}`)]);
-      const denied: GraphQLError[] = [];
-      const removed: string[] = [];
-      const path: string[] = [];
-      const typeInfo = new TypeInfo(schema);
-      let rootEmpty = false;
-      const cut = visit(
-        document,
-        visitWithTypeInfo(typeInfo, {
-          Field: {
-            enter(node: FieldNode) {
-              const parent = typeInfo.getParentType();
-              const definition = typeInfo.getFieldDef();
-              path.push(node.alias?.value ?? node.name.value);
-              if (!parent || !definition) return undefined;
-              const coordinate = `${parent.name}.${definition.name}`;
-              const returned = getNamedType(definition.type).name;
-              const blocking = [fields.get(coordinate), types.get(returned)].find(
-                (r) => r !== undefined && !satisfied(r, identity, held),
-              );
-              if (!blocking) return undefined;
-              path.pop();
-              removed.push(coordinate);
-              denied.push(
-                deniedError(coordinate, blocking, identity, [...path, node.alias?.value ?? node.name.value]),
-              );
-              return null;
-            },
-            leave() {
-              path.pop();
-            },
-          },
-          SelectionSet: {
-            leave(node: SelectionSetNode, _key, parent) {
-              if (node.selections.length > 0) return undefined;
-              const isRoot =
-                parent !== undefined && 'kind' in parent && parent.kind === Kind.OPERATION_DEFINITION;
-              if (isRoot) rootEmpty = true;
-              // Keep the document valid where every field of a selection was removed.
-              return {
-                ...node,
-                selections: [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } }],
-              };
-            },
-          },
-        }),
-      );
-      if (denied.length === 0) return { document, denied, empty: false, fingerprint: '' };
-      const fingerprint = createHash('sha256').update(removed.sort().join('\n')).digest('hex').slice(0, 16);
-      return { document: cut, denied, empty: rootEmpty, fingerprint };
+      // Apollo hands the same document object to every request with the same text: walk it once
+      // per set of rights, not once per request.
+      const rights = `${identity ? 'caller' : 'anonymous'}|${[...held].sort().join(' ')}`;
+      let byRights = decisions.get(document);
+      if (!byRights) {
+        byRights = new Map();
+        decisions.set(document, byRights);
+      }
+      const cached = byRights.get(rights);
+      if (cached && cached.schema === schema) return cached.decision;
+      const decision = walk(document, schema, identity, held);
+      if (byRights.size < MAX_RIGHTS_PER_DOCUMENT) byRights.set(rights, { schema, decision });
+      return decision;
     },
   };
+
+  function walk(
+    document: DocumentNode,
+    schema: GraphQLSchema,
+    identity: Identity | null,
+    held: ReadonlySet<string>,
+  ): AccessDecision {
+    const denied: GraphQLError[] = [];
+    const removed: string[] = [];
+    const path: string[] = [];
+    const typeInfo = new TypeInfo(schema);
+    let rootEmpty = false;
+    const cut = visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field: {
+          enter(node: FieldNode) {
+            const parent = typeInfo.getParentType();
+            const definition = typeInfo.getFieldDef();
+            path.push(node.alias?.value ?? node.name.value);
+            if (!parent || !definition) return undefined;
+            const coordinate = `${parent.name}.${definition.name}`;
+            const returned = getNamedType(definition.type).name;
+            const blocking = [fields.get(coordinate), types.get(returned)].find(
+              (r) => r !== undefined && !satisfied(r, identity, held),
+            );
+            if (!blocking) return undefined;
+            path.pop();
+            removed.push(coordinate);
+            denied.push(
+              deniedError(coordinate, blocking, identity, [...path, node.alias?.value ?? node.name.value]),
+            );
+            return null;
+          },
+          leave() {
+            path.pop();
+          },
+        },
+        SelectionSet: {
+          leave(node: SelectionSetNode, _key, parent) {
+            if (node.selections.length > 0) return undefined;
+            const isRoot =
+              parent !== undefined && 'kind' in parent && parent.kind === Kind.OPERATION_DEFINITION;
+            if (isRoot) rootEmpty = true;
+            // Keep the document valid where every field of a selection was removed.
+            return {
+              ...node,
+              selections: [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } }],
+            };
+          },
+        },
+      }),
+    );
+    if (denied.length === 0) return { document, denied, empty: false, fingerprint: '' };
+    const fingerprint = createHash('sha256').update(removed.sort().join('\n')).digest('hex').slice(0, 16);
+    return { document: cut, denied, empty: rootEmpty, fingerprint };
+  }
 }
 
 function satisfied(requirement: Requirement, identity: Identity | null, held: ReadonlySet<string>): boolean {
