@@ -1,10 +1,11 @@
-import { RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { codedError } from '@mlops/runtime';
+import { codedError, injectTraceContext } from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 import type { Identity } from '@mlops/schema';
-import type { Fetcher } from '@apollo/utils.fetcher';
 import { createCircuitBreaker } from './resilience/circuit-breaker';
 import type { CircuitBreakerOptions } from './resilience/circuit-breaker';
 import { createDeduplicatingFetch } from './resilience/deduplicating-fetch';
@@ -28,10 +29,15 @@ export interface SubgraphDataSourceOptions {
   observeFetch(outcome: 'ok' | 'error', seconds: number): void;
 }
 
+type ProcessOptions = Parameters<GraphQLDataSource<GatewayContext>['process']>[0];
+
 /**
- * How the gateway talks to one subgraph. Forwards the caller's `x-request-id` so one id follows a
- * request through every service's logs and the caller's verified identity, signed, and is the one place where a subgraph that cannot be
- * reached (refused connection, reset, non-JSON answer) becomes an `UNAVAILABLE` error.
+ * How the gateway talks to one subgraph: what `RemoteGraphQLDataSource` does, without its per-request
+ * node-fetch objects. Forwards the caller's `x-request-id` so one id follows a request through every
+ * service's logs and the caller's verified identity, signed. An HTTP error status becomes a GraphQL
+ * error as Apollo's data source makes it (401 UNAUTHENTICATED, 403 FORBIDDEN, the answer in
+ * `extensions.response`); this is the one place where a subgraph that cannot be reached (refused
+ * connection, reset, timeout, open circuit, non-JSON answer) becomes an `UNAVAILABLE` error.
  */
 export function createSubgraphDataSource({
   name,
@@ -40,27 +46,85 @@ export function createSubgraphDataSource({
   identityHeaders,
   resilience,
   observeFetch,
-}: SubgraphDataSourceOptions): RemoteGraphQLDataSource<GatewayContext> {
+}: SubgraphDataSourceOptions): GraphQLDataSource<GatewayContext> {
   const resilient = createResilientFetch(name, resilience, createCircuitBreaker(resilience), observeFetch);
-  const fetcher = resilience.deduplicate ? createDeduplicatingFetch(resilient) : resilient;
-  return new RemoteGraphQLDataSource<GatewayContext>({
-    url,
-    fetcher: fetcher as unknown as Fetcher,
-    willSendRequest(options) {
-      const headers = options.request.http?.headers;
+  const send = resilience.deduplicate ? createDeduplicatingFetch(resilient) : resilient;
+
+  const unavailable = (error: unknown, requestId: string | undefined): GraphQLError => {
+    logger.warn({ err: error, subgraph: name, url, requestId }, 'subgraph unavailable');
+    return codedError(ErrorCode.UNAVAILABLE, `Subgraph '${name}' is unavailable`, { subgraph: name });
+  };
+
+  return {
+    async process(options: ProcessOptions): Promise<GatewayGraphQLResponse> {
+      const { http, query, ...rest } = options.request;
+      if (!query) throw new Error('Missing query');
+      const headers: Record<string, string> = {};
+      if (http?.headers) for (const [header, value] of http.headers) headers[header.toLowerCase()] = value;
+      headers['content-type'] = 'application/json';
       // Health checks and schema loading run outside any incoming request: no id, anonymous.
-      const incoming = 'incomingRequestContext' in options ? options.context : undefined;
-      if (incoming) headers?.set('x-request-id', incoming.requestId);
-      for (const [name, value] of Object.entries(identityHeaders(incoming?.identity ?? null))) {
-        headers?.set(name, value);
+      const incoming = 'incomingRequestContext' in options ? options : undefined;
+      const requestId = incoming?.context.requestId;
+      if (requestId !== undefined) headers['x-request-id'] = requestId;
+      Object.assign(headers, identityHeaders(incoming?.context.identity ?? null));
+      // The active span is @apollo/gateway's `gateway.fetch`: the subgraph's span becomes its child.
+      injectTraceContext((key, value) => (headers[key] = value));
+
+      let response: FetcherResponse;
+      let body: unknown;
+      try {
+        response = await send(url, { method: 'POST', headers, body: JSON.stringify({ query, ...rest }) });
+        if (!response.ok) throw await errorFromResponse(response);
+        body = await parseBody(response);
+      } catch (error) {
+        // The subgraph answered with an HTTP error status: already a GraphQL error, and its code (or
+        // the lack of one) decides what the error formatter shows.
+        if (error instanceof GraphQLError) throw error;
+        throw unavailable(error, requestId);
       }
+      if (typeof body !== 'object' || body === null) {
+        throw unavailable(new Error(`Expected a JSON object, got: ${String(body).slice(0, 200)}`), requestId);
+      }
+      restrictCachePolicy(incoming?.incomingRequestContext.overallCachePolicy, response);
+      return { ...(body as GatewayGraphQLResponse), http: response } as GatewayGraphQLResponse;
     },
-    didEncounterError(error, _fetchRequest, _fetchResponse, context) {
-      // The subgraph answered with an HTTP error status: already a GraphQL error, and its code (or the
-      // lack of one) decides what the error formatter shows.
-      if (error instanceof GraphQLError) throw error;
-      logger.warn({ err: error, subgraph: name, url, requestId: context?.requestId }, 'subgraph unavailable');
-      throw codedError(ErrorCode.UNAVAILABLE, `Subgraph '${name}' is unavailable`, { subgraph: name });
+  };
+}
+
+async function parseBody(response: FetcherResponse): Promise<unknown> {
+  const contentType = response.headers.get('content-type');
+  const json =
+    contentType !== null &&
+    (contentType.startsWith('application/json') ||
+      contentType.startsWith('application/graphql-response+json'));
+  return json ? response.json() : response.text();
+}
+
+/** `RemoteGraphQLDataSource.errorFromResponse`: the same message, codes and `extensions.response`. */
+async function errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+  const extensions: Record<string, unknown> = {
+    response: {
+      url: response.url,
+      status: response.status,
+      statusText: response.statusText,
+      body: await parseBody(response).catch(() => undefined),
     },
-  });
+  };
+  if (response.status === 401) extensions.code = 'UNAUTHENTICATED';
+  else if (response.status === 403) extensions.code = 'FORBIDDEN';
+  return new GraphQLError(`${response.status}: ${response.statusText}`, { extensions });
+}
+
+type CachePolicy = { restrict?: (hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }) => void };
+
+/** The answer's `Cache-Control` narrows the response's cache policy, as in `RemoteGraphQLDataSource`. */
+function restrictCachePolicy(policy: unknown, response: FetcherResponse): void {
+  const restrict = (policy as CachePolicy | undefined)?.restrict;
+  if (typeof restrict !== 'function') return;
+  const header = response.headers.get('cache-control') ?? '';
+  const maxAge = /(?:^|,)\s*max-age=(\d+)\s*(?:,|$)/i.exec(header)?.[1];
+  const hint: { maxAge: number; scope?: 'PUBLIC' | 'PRIVATE' } = { maxAge: maxAge ? Number(maxAge) : 0 };
+  if (/(?:^|,)\s*private\s*(?:,|$)/i.test(header)) hint.scope = 'PRIVATE';
+  if (/(?:^|,)\s*public\s*(?:,|$)/i.test(header)) hint.scope = 'PUBLIC';
+  restrict.call(policy, hint);
 }

@@ -1,6 +1,8 @@
+import type { FetcherResponse } from '@apollo/utils.fetcher';
 import type { CircuitBreaker } from './circuit-breaker';
 import { isQuery } from './deduplicating-fetch';
-import { keepAliveFetch } from './keep-alive-fetch';
+import { httpFetch, SubgraphTimeoutError } from './http-fetch';
+import type { SubgraphFetch, SubgraphRequestInit } from './http-fetch';
 
 export interface SubgraphResilience {
   /** Longest wait for one subgraph answer, in ms; then the fetch fails (UNAVAILABLE). */
@@ -39,22 +41,18 @@ export function createResilientFetch(
   policy: SubgraphResilience,
   breaker: CircuitBreaker,
   observe: (outcome: 'ok' | 'error', seconds: number) => void = () => {},
-  baseFetch: typeof fetch = keepAliveFetch,
-): typeof fetch {
+  baseFetch: SubgraphFetch = httpFetch,
+): SubgraphFetch {
   let budget = MAX_SAVED_RETRIES;
 
-  const attempt = async (
-    input: Parameters<typeof fetch>[0],
-    init: RequestInit | undefined,
-  ): Promise<Response> => {
+  const attempt = async (url: string, init: SubgraphRequestInit | undefined): Promise<FetcherResponse> => {
     if (!breaker.allow()) {
       throw new SubgraphFetchError(`Subgraph '${name}' is failing; its circuit is open`);
     }
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const signal = AbortSignal.timeout(policy.timeoutMs);
     try {
-      const response = await baseFetch(input, { ...init, signal });
+      const response = await baseFetch(url, { ...init, timeoutMs: policy.timeoutMs });
       const failed = RETRYABLE_STATUS.has(response.status);
       if (failed) breaker.failed();
       else breaker.succeeded();
@@ -63,7 +61,7 @@ export function createResilientFetch(
     } catch (error) {
       breaker.failed();
       observe('error', seconds());
-      const timedOut = signal.aborted;
+      const timedOut = error instanceof SubgraphTimeoutError;
       throw new SubgraphFetchError(
         timedOut
           ? `Subgraph '${name}' did not answer within ${policy.timeoutMs} ms`
@@ -73,13 +71,13 @@ export function createResilientFetch(
     }
   };
 
-  return async (input, init) => {
+  return async (url, init) => {
     budget = Math.min(MAX_SAVED_RETRIES, budget + policy.retryBudgetRatio);
     const retryable = typeof init?.body === 'string' && isQuery(init.body);
     for (let retry = 0; ; retry++) {
-      let outcome: Response | SubgraphFetchError;
+      let outcome: FetcherResponse | SubgraphFetchError;
       try {
-        outcome = await attempt(input, init);
+        outcome = await attempt(url, init);
       } catch (error) {
         if (!(error instanceof SubgraphFetchError)) throw error;
         outcome = error;
@@ -90,8 +88,6 @@ export function createResilientFetch(
         return outcome;
       }
       budget -= 1;
-      // Read the refused answer to its end, so its connection goes back to the pool.
-      if (!(outcome instanceof SubgraphFetchError)) await outcome.text().catch(() => undefined);
       const delay = policy.backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
