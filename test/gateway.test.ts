@@ -394,6 +394,13 @@ describe('readGatewayConfig', () => {
         trustProxy: false,
         keyPrefix: undefined,
       },
+      queryPlanning: {
+        cacheMiB: 30,
+        pathsLimit: 10_000,
+        maxEvaluatedPlans: 10_000,
+        slowPlanningMs: 100,
+        warmOperations: 200,
+      },
       operationLimits: {},
       resilience: {
         deduplicate: true,
@@ -451,6 +458,11 @@ describe('readGatewayConfig', () => {
       SUBGRAPH_BREAKER_OPEN_MS: '5000',
       SUBGRAPH_DEDUPLICATE: 'false',
       TRUSTED_DOCUMENTS: '/etc/mlops/trusted.json',
+      QUERY_PLAN_CACHE_MIB: '8',
+      QUERY_PLANNING_PATHS_LIMIT: '500',
+      QUERY_PLANNING_MAX_EVALUATED_PLANS: '1000',
+      QUERY_PLANNING_SLOW_MS: '20',
+      QUERY_PLAN_WARMUP: '0',
     });
 
     expect(config).toEqual({
@@ -480,6 +492,13 @@ describe('readGatewayConfig', () => {
         required: true,
       },
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
+      queryPlanning: {
+        cacheMiB: 8,
+        pathsLimit: 500,
+        maxEvaluatedPlans: 1_000,
+        slowPlanningMs: 20,
+        warmOperations: 0,
+      },
       operationLimits: { maxDepth: 8, maxAliases: 5, maxRootFields: 4, maxTokens: 1_000, maxCost: 500 },
       corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
       trustedDocuments: '/etc/mlops/trusted.json',

@@ -4,6 +4,7 @@ import { ConfigError, createEnvReader, parseInternalIdentityKeys } from '@mlops/
 import type { EnvReader, InternalIdentityKeys } from '@mlops/runtime';
 import type { JwksSource } from './auth/jwks';
 import type { OperationLimitsOptions } from './limits';
+import type { QueryPlanningOptions } from './planning/query-planning';
 import type { RateLimits } from './rate-limiting/request-rate-limiter';
 import type { CircuitBreakerOptions } from './resilience/circuit-breaker';
 import type { SubgraphResilience } from './resilience/resilient-fetch';
@@ -107,10 +108,10 @@ export interface GatewayConfig {
    * `SUBGRAPH_BREAKER_OPEN_MS` (default 10000) before one probe. A failing subgraph costs only its
    * fields: the rest of the response is served with UNAVAILABLE errors. `SUBGRAPH_DEDUPLICATE`
    * (default true): identical in-flight queries (same subgraph, caller and body) share one request.
-   * `SUBGRAPH_DEDUPLICATE` (default true): identical in-flight queries to a subgraph (same caller
-   * and body) share one request.
    */
   readonly resilience: SubgraphResilience & CircuitBreakerOptions;
+  /** The plan cache, the planner's search bound and the warm-up after reloads (see `QueryPlanningOptions`). */
+  readonly queryPlanning: QueryPlanningOptions;
   /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
@@ -170,9 +171,17 @@ export interface SubscriptionLimits {
 export type GatewayConfigOverrides = Partial<
   Omit<
     GatewayConfig,
-    'subgraphUrls' | 'subscriptions' | 'auth' | 'rateLimits' | 'operationLimits' | 'resilience'
+    | 'subgraphUrls'
+    | 'subscriptions'
+    | 'auth'
+    | 'rateLimits'
+    | 'operationLimits'
+    | 'resilience'
+    | 'queryPlanning'
   >
 > & {
+  /** Each setting given wins over its variable. */
+  readonly queryPlanning?: Partial<QueryPlanningOptions>;
   /** Each setting given wins over its variable. */
   readonly resilience?: Partial<SubgraphResilience & CircuitBreakerOptions>;
   /** Each limit given wins over its variable. */
@@ -253,6 +262,18 @@ export function readGatewayConfig(
       deduplicate:
         overrides.resilience?.deduplicate ??
         read.oneOf('SUBGRAPH_DEDUPLICATE', ['true', 'false'], 'true') === 'true',
+    },
+    queryPlanning: {
+      cacheMiB: overrides.queryPlanning?.cacheMiB ?? read.int('QUERY_PLAN_CACHE_MIB', 30, { min: 1 }),
+      pathsLimit:
+        overrides.queryPlanning?.pathsLimit ?? read.int('QUERY_PLANNING_PATHS_LIMIT', 10_000, { min: 1 }),
+      maxEvaluatedPlans:
+        overrides.queryPlanning?.maxEvaluatedPlans ??
+        read.int('QUERY_PLANNING_MAX_EVALUATED_PLANS', 10_000, { min: 1 }),
+      slowPlanningMs:
+        overrides.queryPlanning?.slowPlanningMs ?? read.int('QUERY_PLANNING_SLOW_MS', 100, { min: 0 }),
+      warmOperations:
+        overrides.queryPlanning?.warmOperations ?? read.int('QUERY_PLAN_WARMUP', 200, { min: 0 }),
     },
     rateLimits: {
       perIp: overrides.rateLimits?.perIp ?? read.int('RATE_LIMIT_PER_IP', 6_000, { min: 0 }),

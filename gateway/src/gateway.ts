@@ -31,6 +31,7 @@ import {
   createTrustedDocumentsPlugin,
   readTrustedDocumentManifest,
 } from './persisted/trusted-documents';
+import { createQueryPlanning } from './planning/query-planning';
 import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
 import type { SubscriptionContext } from './subscriptions/subscription-engine';
@@ -101,9 +102,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const callers = createCallerAuthenticator(config.auth, config.internalIdentityKeys);
   const metrics = createServiceMetrics('gateway');
   const routedSubgraphs = new Map<string, { url: string; dataSource: GraphQLDataSource }>();
+  const planning = createQueryPlanning(config.queryPlanning, {
+    logger,
+    observePlanning: metrics.histogram(
+      'gateway_query_planning_seconds',
+      'Time to plan an operation (plan-cache misses and warm-up)',
+    ),
+  });
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
+    queryPlannerConfig: planning.plannerConfig,
     buildService({ name, url }) {
       const target = config.subgraphUrls[name] ?? url;
       if (target === undefined) {
@@ -140,8 +149,25 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let accessRules: AccessRules = readAccessRules('type Query { _: Int }');
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     accessRules = readAccessRules(coreSupergraphSdl);
+    planning.setSupergraph(coreSupergraphSdl);
     subscriptions.setSupergraph(coreSupergraphSdl);
   });
+  metrics.counter(
+    'gateway_query_plan_cache_lookups_total',
+    'Query plan cache lookups by outcome: hit, miss (planned now), refused (past the planning bound)',
+    'outcome',
+    () => {
+      const { hits, misses, refused } = planning.stats();
+      return { hit: hits, miss: misses, refused };
+    },
+  );
+  metrics.gauge('gateway_query_plan_cache_plans', 'Query plans cached', () => planning.stats().plans);
+  metrics.counter(
+    'gateway_query_plans_warmed_total',
+    'Plans made ahead of requests after a supergraph reload',
+    'reason',
+    () => ({ reload: planning.stats().warmed }),
+  );
   // Redis carries rate-limit counters, persisted queries and trusted documents across replicas.
   const redis: Redis | undefined =
     config.redisUrl === undefined ? undefined : createRedisClient(config.redisUrl);
@@ -165,7 +191,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       cache: redis ? createRedisDocumentCache(redis, 'mlops:apq:', logger) : undefined,
       ttl: 7 * 24 * 3600, // a week: clients re-register on a miss
     },
-    gateway: authorizingGateway(gateway, () => accessRules),
+    gateway: authorizingGateway(gateway, () => accessRules, planning),
     logger,
     formatError: createErrorFormatter(config.production),
     introspection: !config.production,

@@ -23,6 +23,13 @@ export interface ServiceMetrics {
   observeFetch(subgraph: string, outcome: 'ok' | 'error', seconds: number): void;
   /** A gauge read at scrape time, e.g. active subscriptions. */
   gauge(name: string, help: string, read: () => number): void;
+  /**
+   * A counter read at scrape time from a total that only grows, per label value (e.g. plan-cache
+   * lookups by `outcome`), so the hot path only bumps a number.
+   */
+  counter(name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void;
+  /** A histogram in seconds; returns its `observe`. */
+  histogram(name: string, help: string, buckets?: readonly number[]): (seconds: number) => void;
 }
 
 export function createServiceMetrics(service: string): ServiceMetrics {
@@ -109,6 +116,26 @@ export function createServiceMetrics(service: string): ServiceMetrics {
           this.set(read());
         },
       });
+    },
+    counter(name, help, label, read) {
+      const reported = new Map<string, number>();
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: [registry],
+        collect() {
+          for (const [value, total] of Object.entries(read())) {
+            // Every label value is exported from the first scrape on, at 0 until it happens.
+            this.inc({ [label]: value }, Math.max(0, total - (reported.get(value) ?? 0)));
+            reported.set(value, total);
+          }
+        },
+      });
+    },
+    histogram(name, help, buckets = LATENCY_BUCKETS) {
+      const histogram = new Histogram({ name, help, buckets: [...buckets], registers: [registry] });
+      return (seconds) => histogram.observe(seconds);
     },
   };
 }

@@ -6,28 +6,40 @@ import type {
 } from '@apollo/server-gateway-interface';
 import { getOperationAST } from 'graphql';
 import type { Identity } from '@mlops/schema';
+import type { QueryPlanning } from '../planning/query-planning';
 import type { AccessRules } from './access-rules';
 
 /**
  * `@apollo/gateway` with the access rules applied before planning: fields the caller may not read
  * are cut from the operation (each answered with a coded error beside the data that is served), and
- * the plan cache key changes with the cut so callers with different rights never share a plan.
+ * the plan cache key changes with the cut so callers with different rights never share a plan. The
+ * operation that remains is planned by `planning` (which may refuse it) before Apollo executes it.
  */
-export function authorizingGateway(gateway: ApolloGateway, rules: () => AccessRules): GatewayInterface {
+export function authorizingGateway(
+  gateway: ApolloGateway,
+  rules: () => AccessRules,
+  planning: QueryPlanning,
+): GatewayInterface {
   return {
     async load(options) {
       const { schema, executor } = await gateway.load(options);
+      const planned = (requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> => {
+        // Thrown, so Apollo answers with the refusal's own HTTP status (400), like the other limits.
+        const refusal = planning.prepare(requestContext);
+        if (refusal) throw refusal;
+        return executor(requestContext);
+      };
       return {
         schema,
         async executor(requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> {
           const current = rules();
-          if (!current.any) return executor(requestContext);
+          if (!current.any) return planned(requestContext);
           const identity = (requestContext.context as { identity?: Identity | null }).identity ?? null;
           const decision = current.decide(requestContext.document, requestContext.schema, identity);
-          if (decision.denied.length === 0) return executor(requestContext);
+          if (decision.denied.length === 0) return planned(requestContext);
           if (decision.empty) return { errors: [...decision.denied] };
           const operation = getOperationAST(decision.document, requestContext.operationName ?? undefined);
-          const result = await executor({
+          const result = await planned({
             ...requestContext,
             document: decision.document,
             operation: operation ?? requestContext.operation,
