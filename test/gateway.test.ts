@@ -394,6 +394,7 @@ describe('readGatewayConfig', () => {
         trustProxy: false,
         keyPrefix: undefined,
       },
+      passThrough: true,
       queryPlanning: {
         cacheMiB: 30,
         pathsLimit: 10_000,
@@ -463,6 +464,7 @@ describe('readGatewayConfig', () => {
       QUERY_PLANNING_MAX_EVALUATED_PLANS: '1000',
       QUERY_PLANNING_SLOW_MS: '20',
       QUERY_PLAN_WARMUP: '0',
+      GATEWAY_PASS_THROUGH: 'false',
     });
 
     expect(config).toEqual({
@@ -492,6 +494,7 @@ describe('readGatewayConfig', () => {
         required: true,
       },
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
+      passThrough: false,
       queryPlanning: {
         cacheMiB: 8,
         pathsLimit: 500,

@@ -113,6 +113,12 @@ export interface GatewayConfig {
   /** The plan cache, the planner's search bound and the warm-up after reloads (see `QueryPlanningOptions`). */
   readonly queryPlanning: QueryPlanningOptions;
   /**
+   * Queries the planner sends whole to one subgraph, asking exactly what the client asked, are
+   * answered without Apollo's request pipeline once seen (same checks, same answer; see
+   * `createSingleFetchPassThrough`). `GATEWAY_PASS_THROUGH`; default true.
+   */
+  readonly passThrough: boolean;
+  /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
    * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
@@ -263,6 +269,8 @@ export function readGatewayConfig(
         overrides.resilience?.deduplicate ??
         read.oneOf('SUBGRAPH_DEDUPLICATE', ['true', 'false'], 'true') === 'true',
     },
+    passThrough:
+      overrides.passThrough ?? read.oneOf('GATEWAY_PASS_THROUGH', ['true', 'false'], 'true') === 'true',
     queryPlanning: {
       cacheMiB: overrides.queryPlanning?.cacheMiB ?? read.int('QUERY_PLAN_CACHE_MIB', 30, { min: 1 }),
       pathsLimit:

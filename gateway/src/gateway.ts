@@ -31,6 +31,7 @@ import {
   createTrustedDocumentsPlugin,
   readTrustedDocumentManifest,
 } from './persisted/trusted-documents';
+import { createSingleFetchPassThrough } from './pass-through/single-fetch-pass-through';
 import { createQueryPlanning } from './planning/query-planning';
 import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
@@ -109,10 +110,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       'Time to plan an operation (plan-cache misses and warm-up)',
     ),
   });
+  let hidesFields = false;
+  const passThrough = createSingleFetchPassThrough({
+    enabled: () => config.passThrough && !hidesFields,
+    dataSource: (name) => routedSubgraphs.get(name)?.dataSource,
+    apiSchema: () => subscriptions.apiSchema(),
+    accessRules: () => accessRules,
+    operationLimits: config.operationLimits,
+    observe: (operationName, seconds) => metrics.observeOperation(operationName, 'query', [], seconds),
+  });
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
     queryPlannerConfig: planning.plannerConfig,
+    experimental_didResolveQueryPlan: config.passThrough ? passThrough.learn : undefined,
     buildService({ name, url }) {
       const target = config.subgraphUrls[name] ?? url;
       if (target === undefined) {
@@ -150,6 +161,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     accessRules = readAccessRules(coreSupergraphSdl);
     planning.setSupergraph(coreSupergraphSdl);
+    passThrough.clear();
+    hidesFields = coreSupergraphSdl.includes('@inaccessible');
     subscriptions.setSupergraph(coreSupergraphSdl);
   });
   metrics.counter(
@@ -162,6 +175,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
   );
   metrics.gauge('gateway_query_plan_cache_plans', 'Query plans cached', () => planning.stats().plans);
+  metrics.counter(
+    'gateway_pass_through_answers_total',
+    'Single-subgraph queries answered without the Apollo request pipeline (GATEWAY_PASS_THROUGH)',
+    'kind',
+    () => ({ query: passThrough.stats().answered }),
+  );
   metrics.counter(
     'gateway_query_plans_warmed_total',
     'Plans made ahead of requests after a supergraph reload',
@@ -236,7 +255,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       corsOrigins: config.corsOrigins,
       metrics: metrics.route,
       hsts: config.production,
-      context: async (base) => base,
+      shortcut: config.passThrough ? (request, base) => passThrough.answer(request, base) : undefined,
+      context: async (base) => {
+        const replay = passThrough.takeReplay(base.headers);
+        return replay ? { ...base, replay } : base;
+      },
     });
     const limits = config.subscriptions;
     websocket = serveGraphQLOverWebSocket<SubscriptionContext>({

@@ -2,7 +2,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { codedError, injectTraceContext } from '@mlops/runtime';
+import { codedError } from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 import type { Identity } from '@mlops/schema';
@@ -13,7 +13,19 @@ import { createResilientFetch } from './resilience/resilient-fetch';
 import type { SubgraphResilience } from './resilience/resilient-fetch';
 
 /** The gateway's per-request GraphQL context: what the runtime's HTTP server gives every request. */
-export type GatewayContext = RequestContextBase;
+export type GatewayContext = RequestContextBase & {
+  /** A subgraph answer this request already received (the pass-through declined it), used instead of fetching again. */
+  readonly replay?: SubgraphReplay;
+};
+
+/** One subgraph exchange to be replayed to Apollo's run of the same request, once. */
+export interface SubgraphReplay {
+  readonly subgraph: string;
+  /** The subgraph operation it answered; only a fetch of the same operation takes it. */
+  readonly query: string;
+  readonly outcome: { readonly response: GatewayGraphQLResponse } | { readonly error: unknown };
+  used?: boolean;
+}
 
 export interface SubgraphDataSourceOptions {
   /** The subgraph's name in the supergraph; named in errors and logs. */
@@ -59,6 +71,12 @@ export function createSubgraphDataSource({
     async process(options: ProcessOptions): Promise<GatewayGraphQLResponse> {
       const { http, query, ...rest } = options.request;
       if (!query) throw new Error('Missing query');
+      const replay = 'incomingRequestContext' in options ? options.context.replay : undefined;
+      if (replay && !replay.used && replay.subgraph === name && replay.query === query) {
+        replay.used = true;
+        if ('error' in replay.outcome) throw replay.outcome.error;
+        return replay.outcome.response;
+      }
       const headers: Record<string, string> = {};
       if (http?.headers) for (const [header, value] of http.headers) headers[header.toLowerCase()] = value;
       headers['content-type'] = 'application/json';
@@ -67,8 +85,6 @@ export function createSubgraphDataSource({
       const requestId = incoming?.context.requestId;
       if (requestId !== undefined) headers['x-request-id'] = requestId;
       Object.assign(headers, identityHeaders(incoming?.context.identity ?? null));
-      // The active span is @apollo/gateway's `gateway.fetch`: the subgraph's span becomes its child.
-      injectTraceContext((key, value) => (headers[key] = value));
 
       let response: FetcherResponse;
       let body: unknown;

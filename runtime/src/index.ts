@@ -12,6 +12,8 @@ export type {
   ServiceHttpServerOptions,
   RequestContextBase,
   RouteHandler,
+  ShortcutAnswer,
+  ShortcutRequest,
 } from './http-server';
 export { codedError, createErrorFormatter } from './graphql-errors';
 export { stopOnSignals } from './shutdown';

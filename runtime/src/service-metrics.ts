@@ -19,6 +19,16 @@ export interface ServiceMetrics {
   readonly plugin: ApolloServerPlugin<BaseContext>;
   /** The `/metrics` route. */
   readonly route: RouteHandler;
+  /**
+   * Counts and times one operation answered without Apollo (the gateway's pass-through), as the
+   * plugin does for the rest: `errorCodes` holds the code of each error in the response.
+   */
+  observeOperation(
+    operationName: string | null | undefined,
+    operationType: string,
+    errorCodes: readonly string[],
+    seconds: number,
+  ): void;
   /** A histogram of subgraph fetches (gateway). */
   observeFetch(subgraph: string, outcome: 'ok' | 'error', seconds: number): void;
   /** A gauge read at scrape time, e.g. active subscriptions. */
@@ -71,23 +81,27 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     return name;
   };
 
+  const observeOperation: ServiceMetrics['observeOperation'] = (operationName, type, codes, seconds) => {
+    const name = nameLabel(operationName);
+    for (const code of codes) errors.inc({ code });
+    operations.inc({
+      operation_name: name,
+      operation_type: type,
+      outcome: codes.length > 0 ? 'error' : 'ok',
+    });
+    duration.observe({ operation_name: name, operation_type: type }, seconds);
+  };
+
   const plugin: ApolloServerPlugin<BaseContext> = {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
         async willSendResponse({ operationName, operation, response, errors: requestErrors }) {
-          const type = operation?.operation ?? 'unknown';
-          const name = nameLabel(operationName);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const failures = body?.errors ?? requestErrors ?? [];
-          for (const error of failures) errors.inc({ code: String(error.extensions?.code ?? 'UNKNOWN') });
-          operations.inc({
-            operation_name: name,
-            operation_type: type,
-            outcome: failures.length > 0 ? 'error' : 'ok',
-          });
-          duration.observe({ operation_name: name, operation_type: type }, seconds);
+          const codes = failures.map((error) => String(error.extensions?.code ?? 'UNKNOWN'));
+          observeOperation(operationName, operation?.operation ?? 'unknown', codes, seconds);
         },
       };
     },
@@ -104,6 +118,7 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       const text = await registry.metrics();
       res.writeHead(200, { 'content-type': registry.contentType }).end(text);
     },
+    observeOperation,
     observeFetch(subgraph, outcome, seconds) {
       fetches.observe({ subgraph, outcome }, seconds);
     },

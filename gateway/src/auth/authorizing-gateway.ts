@@ -9,6 +9,14 @@ import type { Identity } from '@mlops/schema';
 import type { QueryPlanning } from '../planning/query-planning';
 import type { AccessRules } from './access-rules';
 
+// Apollo's query hashes are hex: this never occurs in an uncut operation's hash.
+const CUT_MARK = ':';
+
+/** Whether a request context's `queryHash` is that of an operation the access rules cut. */
+export function isCutQueryHash(queryHash: string): boolean {
+  return queryHash.includes(CUT_MARK);
+}
+
 /**
  * `@apollo/gateway` with the access rules applied before planning: fields the caller may not read
  * are cut from the operation (each answered with a coded error beside the data that is served), and
@@ -43,7 +51,7 @@ export function authorizingGateway(
             ...requestContext,
             document: decision.document,
             operation: operation ?? requestContext.operation,
-            queryHash: `${requestContext.queryHash}:${decision.fingerprint}`,
+            queryHash: `${requestContext.queryHash}${CUT_MARK}${decision.fingerprint}`,
           });
           return { ...result, errors: [...(result.errors ?? []), ...decision.denied] };
         },
