@@ -13,6 +13,13 @@
  * which are fixed: `PORT=<defaultPort>` per subgraph, `GATEWAY_PORT=4000`. Without
  * `JWT_HS256_SECRET`, the gateway gets a development secret kept in `DATA_DIR/.dev-jwt-secret`
  * (created on first start), which `npm run token -- <role>` signs development tokens with.
+ *
+ * The sidecar registers through the gateway with a service token signed with that secret (subject
+ * `service:inference-sidecar`, scope `serving:register`, unless `SIDECAR_CONTROL_PLANE_TOKEN` is
+ * set); once the gateway is ready, this script creates its pool `default` as an `ml-engineer` (a
+ * sidecar's token may not create pools). Without `INTERNAL_IDENTITY_KEYS`, the gateway and the
+ * alerts subgraph share a key made for this start, so the alerts subgraph sees the verified caller
+ * (whom `acknowledgeAlert` records); the other subgraphs stay open to direct calls (development).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +28,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import schema from '../schema/dist/index.js';
+import { mintToken } from './dev-token.mjs';
 
 const { SUBGRAPHS, GATEWAY_DEFAULT_PORT, SIDECAR_DEFAULT_GRPC_PORT, SIDECAR_DEFAULT_HTTP_PORT } = schema;
 
@@ -30,6 +38,10 @@ const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 60_000; // 60 s: first start may run migrations
 const READY_POLL_MS = 250;
 const STOP_TIMEOUT_MS = 10_000; // 10 s to drain before SIGKILL
+/** The serving pool the sidecar joins. */
+const SIDECAR_POOL = 'default';
+// The sidecar holds its token as long as the stack runs; a day would end registration mid-session.
+const SIDECAR_TOKEN_TTL_SECONDS = 30 * 86_400; // 30 days
 
 /**
  * @typedef {{ readonly name: string; readonly entry: string; readonly port: number; readonly env: Record<string, string> }} ServiceSpec
@@ -70,11 +82,10 @@ const sidecarSpec = {
   env: {
     SIDECAR_GRPC_PORT: String(SIDECAR_DEFAULT_GRPC_PORT),
     SIDECAR_HTTP_PORT: String(SIDECAR_DEFAULT_HTTP_PORT),
-    // Joins the 'default' serving pool through the gateway once that is up, so deployments can
-    // roll out to it; the pool is created on first start.
+    // Joins the 'default' serving pool through the gateway once that is up (and has created the
+    // pool), so deployments can roll out to it; its service token is added at start-up.
     SIDECAR_CONTROL_PLANE_URL: `http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql`,
-    SIDECAR_POOL: 'default',
-    SIDECAR_CREATE_POOL: 'true',
+    SIDECAR_POOL: SIDECAR_POOL,
   },
 };
 
@@ -245,16 +256,65 @@ function developmentSecret(dir) {
   return readFileSync(file, 'utf8').trim();
 }
 
+/**
+ * Creates the sidecar's serving pool through the gateway, as an ml-engineer, unless it exists.
+ * Only warns on failure: the stack serves either way, and the sidecar keeps retrying to join.
+ * @param {string} secret
+ */
+async function ensureSidecarPool(secret) {
+  const token = mintToken(
+    { subject: 'dev-start-stack', roles: ['ml-engineer'], ttlSeconds: 300 },
+    { secret },
+  );
+  try {
+    const response = await fetch(`http://${HOST}:${GATEWAY_DEFAULT_PORT}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: 'mutation($name: String!) { createServingPool(name: $name) { name } }',
+        variables: { name: SIDECAR_POOL },
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    /** @type {{ errors?: { message: string; extensions?: { code?: string } }[] }} */
+    const body = await response.json();
+    const error = body.errors?.[0];
+    if (error && error.extensions?.code !== 'CONFLICT') throw new Error(error.message);
+  } catch (error) {
+    process.stderr.write(
+      `Could not create the serving pool '${SIDECAR_POOL}': ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+  }
+}
+
 try {
   const all = [...subgraphSpecs, sidecarSpec, gatewaySpec];
   assertBuilt(all);
   for (const spec of all) await assertPortFree(spec);
   mkdirSync(dataDir, { recursive: true });
-  if (!process.env.JWT_HS256_SECRET) gatewaySpec.env.JWT_HS256_SECRET = developmentSecret(dataDir);
+  const jwtSecret = process.env.JWT_HS256_SECRET ?? developmentSecret(dataDir);
+  gatewaySpec.env.JWT_HS256_SECRET = jwtSecret;
+  if (!process.env.SIDECAR_CONTROL_PLANE_TOKEN) {
+    sidecarSpec.env.SIDECAR_CONTROL_PLANE_TOKEN = mintToken(
+      {
+        subject: 'service:inference-sidecar',
+        scopes: ['serving:register'],
+        ttlSeconds: SIDECAR_TOKEN_TTL_SECONDS,
+      },
+      { secret: jwtSecret },
+    );
+  }
+  if (!process.env.INTERNAL_IDENTITY_KEYS) {
+    const keys = `dev:${randomBytes(32).toString('base64')}`;
+    gatewaySpec.env.INTERNAL_IDENTITY_KEYS = keys;
+    for (const spec of subgraphSpecs.filter((s) => s.name === 'alerts'))
+      spec.env.INTERNAL_IDENTITY_KEYS = keys;
+  }
 
   await Promise.all([...subgraphSpecs, sidecarSpec].map((spec) => waitReady(start(spec))));
   // The gateway starts last: it needs every subgraph to answer (always when introspecting).
   if (phase() === 'starting') await waitReady(start(gatewaySpec));
+  if (phase() === 'starting') await ensureSidecarPool(jwtSecret);
   if (phase() === 'starting') {
     state = { phase: 'ready' };
     process.stdout.write(

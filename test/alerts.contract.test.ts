@@ -111,11 +111,14 @@ describe.each(backends())('alerts through the gateway on %s', (kind) => {
     const { alerts } = await stack.data(`query($f: AlertFilter) { alerts(filter: $f) { id } }`, {
       f: { deployment: name },
     });
-    const { acknowledgeAlert } = await stack.data(
-      `mutation($id: ID!) { acknowledgeAlert(id: $id, by: "ada", comment: "on it") { acknowledgedBy state } }`,
-      { id: alerts[0].id },
+    const acknowledged = await postGraphQL(
+      stack.gatewayUrl,
+      `mutation($id: ID!) { acknowledgeAlert(id: $id, comment: "on it") { acknowledgedBy state } }`,
+      { variables: { id: alerts[0].id }, headers: bearerHeaders(['viewer'], { sub: 'ada' }) },
     );
-    expect(acknowledgeAlert).toEqual({ acknowledgedBy: 'ada', state: 'FIRING' });
+    expect(acknowledged.body).toEqual({
+      data: { acknowledgeAlert: { acknowledgedBy: 'ada', state: 'FIRING' } },
+    });
     await stack.data(`mutation($i: CreateSilenceInput!) { createSilence(input: $i) { id } }`, {
       i: {
         matchers: [{ name: 'deployment', value: name }],
@@ -209,6 +212,64 @@ describe.each(backends())('alerts through the gateway on %s', (kind) => {
         data: { recordMetrics: 1 },
       });
       expect(codeOf(await as(bearerHeaders(['viewer']), RECORD, samples))).toBe('FORBIDDEN');
+    });
+  });
+
+  describe('who acknowledges', () => {
+    const ACKNOWLEDGE = `mutation($id: ID!, $by: String) { acknowledgeAlert(id: $id, by: $by) { acknowledgedBy } }`;
+    const acknowledge = (headers: Record<string, string>, id: string, by?: string) =>
+      postGraphQL(stack.gatewayUrl, ACKNOWLEDGE, { variables: { id, by }, headers });
+    const grace = bearerHeaders(['viewer'], { sub: 'grace' });
+
+    async function firingAlert(): Promise<string> {
+      const name = await deployment();
+      await rule(name);
+      await stack.data(RECORD, { s: [{ deployment: name, metric: 'drawdown', value: 0.2 }] });
+      const { alerts } = await stack.data(`query($f: AlertFilter) { alerts(filter: $f) { id state } }`, {
+        f: { deployment: name },
+      });
+      expect(alerts).toEqual([{ id: expect.any(String), state: 'FIRING' }]);
+      return alerts[0].id as string;
+    }
+    const acknowledgedBy = async (id: string) =>
+      (await stack.data(`query($id: ID!) { alert(id: $id) { acknowledgedBy } }`, { id })).alert
+        .acknowledgedBy;
+
+    it('should record the verified subject when by is omitted', async () => {
+      const id = await firingAlert();
+
+      const response = await acknowledge(grace, id);
+
+      expect(response.body).toEqual({ data: { acknowledgeAlert: { acknowledgedBy: 'grace' } } });
+      expect(await acknowledgedBy(id)).toBe('grace');
+    });
+
+    it('should accept a by that repeats the verified subject', async () => {
+      const id = await firingAlert();
+
+      const response = await acknowledge(grace, id, 'grace');
+
+      expect(response.body).toEqual({ data: { acknowledgeAlert: { acknowledgedBy: 'grace' } } });
+    });
+
+    it('should refuse a by naming anyone else with FORBIDDEN, acknowledging nothing', async () => {
+      const id = await firingAlert();
+
+      const response = await acknowledge(grace, id, 'ada');
+
+      expect(codeOf(response)).toBe('FORBIDDEN');
+      expect(fieldOf(response)).toBe('by');
+      expect(response.body.errors?.[0]?.message).toBe(
+        "'by' must be the verified caller 'grace' when given; got 'ada' (omit it: the caller is recorded)",
+      );
+      expect(await acknowledgedBy(id)).toBeNull();
+    });
+
+    it('should refuse an anonymous caller with UNAUTHENTICATED, acknowledging nothing', async () => {
+      const id = await firingAlert();
+
+      expect(codeOf(await acknowledge({}, id, 'ada'))).toBe('UNAUTHENTICATED');
+      expect(await acknowledgedBy(id)).toBeNull();
     });
   });
 });

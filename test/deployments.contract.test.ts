@@ -185,6 +185,57 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
       expect(errorCodes(badAddress)).toEqual(['BAD_USER_INPUT']);
       expect(field(badAddress)).toBe('grpcAddress');
     });
+
+    describe('who may change pools and endpoints', () => {
+      const CREATE_POOL = `mutation($n: String!) { createServingPool(name: $n) { name } }`;
+      const HEARTBEAT = `mutation($id: ID!) { heartbeat(endpointId: $id) { id status } }`;
+      const PROBE = `mutation($n: String!) { probeServingPool(name: $n) { name } }`;
+      const as = (headers: Record<string, string>, query: string, variables: Record<string, unknown>) =>
+        postGraphQL(stack.gatewayUrl, query, { variables, headers });
+      /** What a sidecar holds: a service token with the one scope registration takes. */
+      const sidecar = bearerHeaders([], { sub: 'service:inference-sidecar', scope: 'serving:register' });
+      const refusals = [
+        [bearerHeaders(['viewer', 'data-scientist']), 'FORBIDDEN'],
+        [{}, 'UNAUTHENTICATED'],
+      ] as const;
+
+      it('should refuse creating and probing a pool to a viewer, an anonymous caller and a sidecar token', async () => {
+        const name = unique('refused-pool');
+        for (const [headers, code] of [...refusals, [sidecar, 'FORBIDDEN'] as const]) {
+          expect(errorCodes(await as(headers, CREATE_POOL, { n: name }))).toEqual([code]);
+          expect(errorCodes(await as(headers, PROBE, { n: pool }))).toEqual([code]);
+        }
+        expect(
+          errorCodes(await stack.gql(`query($n: String!) { servingPool(name: $n) { name } }`, { n: name })),
+        ).toEqual(['NOT_FOUND']);
+      });
+
+      it('should refuse registering and heartbeating to a viewer and an anonymous caller, registering nothing', async () => {
+        const name = unique('pool');
+        await stack.data(CREATE_POOL, { n: name });
+        const { registerEndpoint } = await stack.data(REGISTER, { p: name, a: '10.0.3.1:8001' });
+        for (const [headers, code] of refusals) {
+          expect(errorCodes(await as(headers, REGISTER, { p: name, a: '10.0.3.2:8001' }))).toEqual([code]);
+          expect(errorCodes(await as(headers, HEARTBEAT, { id: registerEndpoint.id }))).toEqual([code]);
+        }
+        const read = await stack.data(ENDPOINTS, { n: name });
+        expect(read.servingPool.endpoints.map((e: { grpcAddress: string }) => e.grpcAddress)).toEqual([
+          '10.0.3.1:8001',
+        ]);
+      });
+
+      it('should let a sidecar token holding only serving:register register and heartbeat', async () => {
+        const name = unique('pool');
+        await stack.data(CREATE_POOL, { n: name });
+
+        const registered = await as(sidecar, REGISTER, { p: name, a: '10.0.3.3:8001' });
+        expect(registered.body.errors).toBeUndefined();
+        const { id } = dataOf(registered).registerEndpoint;
+        const beat = await as(sidecar, HEARTBEAT, { id });
+
+        expect(beat.body).toEqual({ data: { heartbeat: { id, status: 'UP' } } });
+      });
+    });
   });
 
   describe('rollouts to a real sidecar', () => {

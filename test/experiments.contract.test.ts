@@ -1,6 +1,8 @@
 import { backends } from './support/databases';
 import { errorCodes, startExperimentsStack } from './support/experiments-stack';
 import type { ExperimentsStack } from './support/experiments-stack';
+import { postGraphQL } from './support/graphql-http';
+import { bearerHeaders } from './support/jwt';
 
 const RUN_FIELDS = `id name status lifecycleStage startTime endTime
   params { key value } tags { key value } metrics { key value step timestamp }`;
@@ -612,6 +614,162 @@ describe.each(backends())('experiments through the gateway on %s', (kind) => {
       expect(errorCodes(await stack.gql(`{ metricHistory(runId: "missing", key: "x") { value } }`))).toEqual([
         'NOT_FOUND',
       ]);
+    });
+  });
+
+  describe('who may record experiments', () => {
+    const as = (headers: Record<string, string>, query: string, variables: Record<string, unknown> = {}) =>
+      postGraphQL(stack.gatewayUrl, query, { variables, headers });
+    let experimentId: string;
+    let runId: string;
+
+    beforeAll(async () => {
+      experimentId = await createExperiment(unique('guarded'));
+      runId = await createRun(experimentId, { name: 'guarded' });
+    });
+
+    /** Every mutation of the subgraph, with variables naming the experiment and run above. */
+    const WRITES: [string, string, () => Record<string, unknown>][] = [
+      ['createExperiment', `mutation { createExperiment(input: { name: "refused" }) { id } }`, () => ({})],
+      [
+        'renameExperiment',
+        `mutation($e: ID!) { renameExperiment(id: $e, name: "refused") { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'deleteExperiment',
+        `mutation($e: ID!) { deleteExperiment(id: $e) { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'restoreExperiment',
+        `mutation($e: ID!) { restoreExperiment(id: $e) { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'setExperimentTag',
+        `mutation($e: ID!) { setExperimentTag(experimentId: $e, key: "refused", value: "x") { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'deleteExperimentTag',
+        `mutation($e: ID!) { deleteExperimentTag(experimentId: $e, key: "refused") { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'createRun',
+        `mutation($e: ID!) { createRun(input: { experimentId: $e, name: "refused" }) { id } }`,
+        () => ({ e: experimentId }),
+      ],
+      [
+        'updateRun',
+        `mutation($r: ID!) { updateRun(input: { runId: $r, name: "refused" }) { id } }`,
+        () => ({ r: runId }),
+      ],
+      ['deleteRun', `mutation($r: ID!) { deleteRun(id: $r) { id } }`, () => ({ r: runId })],
+      ['restoreRun', `mutation($r: ID!) { restoreRun(id: $r) { id } }`, () => ({ r: runId })],
+      [
+        'setRunTag',
+        `mutation($r: ID!) { setRunTag(runId: $r, key: "refused", value: "x") { id } }`,
+        () => ({ r: runId }),
+      ],
+      [
+        'deleteRunTag',
+        `mutation($r: ID!) { deleteRunTag(runId: $r, key: "refused") { id } }`,
+        () => ({ r: runId }),
+      ],
+      [
+        'logBatch',
+        `mutation($r: ID!) { logBatch(input: { runId: $r, metrics: [{ key: "refused", value: 1 }] }) { id } }`,
+        () => ({ r: runId }),
+      ],
+      [
+        'logInputs',
+        `mutation($r: ID!) { logInputs(runId: $r, datasets: [{ name: "refused", digest: "d" }]) { id } }`,
+        () => ({ r: runId }),
+      ],
+    ];
+
+    it.each(WRITES)(
+      'should refuse %s to a viewer (FORBIDDEN), an anonymous caller (UNAUTHENTICATED) and a token with another scope (FORBIDDEN)',
+      async (_name, mutation, variables) => {
+        for (const [headers, code] of [
+          [bearerHeaders(['viewer']), 'FORBIDDEN'],
+          [{}, 'UNAUTHENTICATED'],
+          [bearerHeaders([], { scope: 'metrics:write serving:register' }), 'FORBIDDEN'],
+        ] as const) {
+          expect(errorCodes(await as(headers, mutation, variables()))).toEqual([code]);
+        }
+      },
+    );
+
+    it('should have changed nothing for the refused writes', async () => {
+      const { experiment } = await stack.data(
+        `query($e: ID!) { experiment(id: $e) { name lifecycleStage tags { key } } }`,
+        { e: experimentId },
+      );
+      expect(experiment).toEqual({
+        name: expect.stringMatching(/^guarded-/),
+        lifecycleStage: 'ACTIVE',
+        tags: [],
+      });
+      const run = await getRun(runId);
+      expect(run).toMatchObject({ name: 'guarded', lifecycleStage: 'ACTIVE', tags: [], metrics: [] });
+      expect(errorCodes(await stack.gql(`{ experimentByName(name: "refused") { id } }`))).toEqual([
+        'NOT_FOUND',
+      ]);
+    });
+
+    it('should let a data scientist create an experiment, a run and log to it', async () => {
+      const writer = bearerHeaders(['data-scientist']);
+      const created = await as(
+        writer,
+        `mutation($n: String!) { createExperiment(input: { name: $n }) { id } }`,
+        {
+          n: unique('by-ds'),
+        },
+      );
+      expect(created.body.errors).toBeUndefined();
+      const run = await as(writer, `mutation($e: ID!) { createRun(input: { experimentId: $e }) { id } }`, {
+        e: (created.body.data as { createExperiment: { id: string } }).createExperiment.id,
+      });
+      const logged = await as(
+        writer,
+        `mutation($r: ID!) { logBatch(input: { runId: $r, metrics: [{ key: "rmse", value: 0.4 }] }) { metrics { key value } } }`,
+        { r: (run.body.data as { createRun: { id: string } }).createRun.id },
+      );
+      expect(logged.body).toEqual({ data: { logBatch: { metrics: [{ key: 'rmse', value: 0.4 }] } } });
+    });
+
+    it('should let a training job whose service token holds only experiments:write create runs and log', async () => {
+      const job = bearerHeaders([], { sub: 'service:trainer', scope: 'experiments:write' });
+      const run = await as(
+        job,
+        `mutation($e: ID!) { createRun(input: { experimentId: $e, name: "job" }) { id } }`,
+        {
+          e: experimentId,
+        },
+      );
+      expect(run.body.errors).toBeUndefined();
+      const id = (run.body.data as { createRun: { id: string } }).createRun.id;
+      const logged = await as(
+        job,
+        `mutation($r: ID!) { logBatch(input: { runId: $r, params: [{ key: "lr", value: "0.1" }] }) { params { key value } } }`,
+        { r: id },
+      );
+      expect(logged.body).toEqual({ data: { logBatch: { params: [{ key: 'lr', value: '0.1' }] } } });
+    });
+
+    it('should keep reads open to anonymous callers and viewers', async () => {
+      for (const headers of [{}, bearerHeaders(['viewer'])]) {
+        const read = await as(
+          headers,
+          `query($e: ID!, $r: ID!) { experiment(id: $e) { id } run(id: $r) { id } searchRuns(experimentIds: [$e]) { edges { node { id } } } }`,
+          { e: experimentId, r: runId },
+        );
+        expect(read.body.errors).toBeUndefined();
+        expect(read.body.data).toMatchObject({ experiment: { id: experimentId }, run: { id: runId } });
+      }
     });
   });
 

@@ -22,9 +22,10 @@ export interface SidecarConfig {
    * Registration with the deployments control plane, when `SIDECAR_CONTROL_PLANE_URL` (its GraphQL
    * endpoint, usually the gateway) and `SIDECAR_POOL` are both set: `SIDECAR_ADVERTISE_ADDRESS`
    * (default: the bound gRPC address), `SIDECAR_HEARTBEAT_MS` (default 5000),
-   * `SIDECAR_CREATE_POOL=true` to create a missing pool (development), `INTERNAL_IDENTITY_KEYS` (the
-   * platform's keys, to sign its calls when it calls the deployments subgraph directly). Default: no
-   * registration.
+   * `SIDECAR_CREATE_POOL=true` to create a missing pool (development; it takes a token allowed to
+   * `createServingPool`), `INTERNAL_IDENTITY_KEYS` (the platform's keys, to sign its calls when it
+   * calls the deployments subgraph directly), `SIDECAR_CONTROL_PLANE_TOKEN` (see `token`). Default:
+   * no registration.
    */
   readonly controlPlane: {
     url: string;
@@ -33,12 +34,22 @@ export interface SidecarConfig {
     heartbeatMs: number;
     createPool: boolean;
     identityKeys: InternalIdentityKeys | undefined;
+    /**
+     * `SIDECAR_CONTROL_PLANE_TOKEN`: the sidecar's service credential, a JWT sent as
+     * `Authorization: Bearer` with every registration and heartbeat; the gateway lets a token with
+     * the scope `serving:register` (or the role `ml-engineer` or `admin`) call them. Mount it from a
+     * Secret. Default none: the calls are anonymous and the gateway refuses them (UNAUTHENTICATED),
+     * so the sidecar serves but never joins its pool. A value that is not a JWT fails start-up.
+     */
+    token?: string | undefined;
   } | null;
   /** `LOG_LEVEL`; default info. */
   readonly logLevel: string;
 }
 
 export const DEFAULT_MODEL_REPOSITORY = path.resolve(__dirname, '..', 'models');
+
+const CONTROL_PLANE_TOKEN = 'SIDECAR_CONTROL_PLANE_TOKEN';
 
 export function readSidecarConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -69,14 +80,26 @@ export function readSidecarConfig(
   const createPool = read.oneOf('SIDECAR_CREATE_POOL', ['true', 'false'], 'false') === 'true';
   const advertiseAddress = read.optionalString('SIDECAR_ADVERTISE_ADDRESS');
   const identityKeys = readInternalIdentityKeys(read, false);
+  const token = read.optionalString(CONTROL_PLANE_TOKEN);
   read.done();
   if ((controlPlaneUrl === undefined) !== (pool === undefined)) {
     throw new ConfigError(['SIDECAR_CONTROL_PLANE_URL and SIDECAR_POOL must be set together (or neither)']);
   }
+  if (token !== undefined && !/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) {
+    throw new ConfigError([`${CONTROL_PLANE_TOKEN} must be a JWT (header.payload.signature, base64url)`]);
+  }
   if (controlPlaneUrl && pool)
     return {
       ...config,
-      controlPlane: { url: controlPlaneUrl, pool, advertiseAddress, heartbeatMs, createPool, identityKeys },
+      controlPlane: {
+        url: controlPlaneUrl,
+        pool,
+        advertiseAddress,
+        heartbeatMs,
+        createPool,
+        identityKeys,
+        token,
+      },
     };
   return config;
 }

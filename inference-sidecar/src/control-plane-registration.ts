@@ -14,10 +14,21 @@ export interface RegistrationOptions {
   readonly grpcAddress: string;
   /** Heartbeat period; keep it well under the control plane's ENDPOINT_HEARTBEAT_TIMEOUT_MS. */
   readonly intervalMs: number;
-  /** Create the pool when it does not exist (development; `SIDECAR_CREATE_POOL=true`). */
+  /**
+   * Create the pool when it does not exist (development; `SIDECAR_CREATE_POOL=true`). Through the
+   * gateway this takes a token allowed to `createServingPool` (ml-engineer or admin); when the pool
+   * cannot be created, the failure is logged and retried like any other.
+   */
   readonly createPool: boolean;
   /** Signs every call as `service:inference-sidecar` (when calling the deployments subgraph directly). */
   readonly identityKeys?: InternalIdentityKeys;
+  /**
+   * The sidecar's service credential, sent as `Authorization: Bearer <token>` with every call: a
+   * JWT the gateway accepts, holding the scope `serving:register` (or an operator role);
+   * `SIDECAR_CONTROL_PLANE_TOKEN` in `config.ts`. Default none: the calls are anonymous, and the
+   * gateway refuses registrations and heartbeats with UNAUTHENTICATED (logged, retried).
+   */
+  readonly token?: string;
   readonly logger: Logger;
 }
 
@@ -35,7 +46,8 @@ type GraphQLResult = {
 };
 
 export function startControlPlaneRegistration(options: RegistrationOptions): Registration {
-  const { url, pool, grpcAddress, intervalMs, createPool, identityKeys, logger } = options;
+  const { url, pool, grpcAddress, intervalMs, createPool, identityKeys, token, logger } = options;
+  const authorization: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   let endpointId: string | null = null;
   let failures = 0;
   let everRegistered = false;
@@ -48,6 +60,7 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
       method: 'POST',
       headers: {
         'content-type': 'application/json',
+        ...authorization,
         ...serviceIdentityHeaders('inference-sidecar', identityKeys),
       },
       body: JSON.stringify({ query, variables }),
@@ -56,16 +69,29 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
     return (await response.json()) as GraphQLResult;
   };
   const codeOf = (result: GraphQLResult) => result.errors?.[0]?.extensions?.code;
+  /** The first error as `CODE: message`, so a refused credential reads as such in the log. */
+  const failure = (result: GraphQLResult, fallback: string) => {
+    const error = result.errors?.[0];
+    if (!error) return new Error(fallback);
+    const code = error.extensions?.code;
+    return new Error(code ? `${code}: ${error.message}` : error.message);
+  };
 
   async function register(): Promise<void> {
     const mutation = `mutation($pool: String!, $address: String!) { registerEndpoint(pool: $pool, grpcAddress: $address) { id } }`;
     let result = await call(mutation, { pool, address: grpcAddress });
     if (codeOf(result) === 'NOT_FOUND' && createPool) {
-      await call(`mutation($pool: String!) { createServingPool(name: $pool) { name } }`, { pool });
+      const created = await call(`mutation($pool: String!) { createServingPool(name: $pool) { name } }`, {
+        pool,
+      });
+      // CONFLICT: another sidecar of the pool created it first.
+      if (created.errors && codeOf(created) !== 'CONFLICT') {
+        throw failure(created, 'createServingPool failed');
+      }
       result = await call(mutation, { pool, address: grpcAddress });
     }
     const id = result.data?.registerEndpoint?.id;
-    if (!id) throw new Error(result.errors?.[0]?.message ?? 'registerEndpoint answered no id');
+    if (!id) throw failure(result, 'registerEndpoint answered no id');
     endpointId = id;
     logger.info({ pool, grpcAddress, endpointId }, 'registered with the control plane');
   }
@@ -76,7 +102,7 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
       endpointId = null; // forgotten by the control plane: register again
       return register();
     }
-    if (!result.data?.heartbeat) throw new Error(result.errors?.[0]?.message ?? 'heartbeat failed');
+    if (!result.data?.heartbeat) throw failure(result, 'heartbeat failed');
   }
 
   async function tick(): Promise<void> {

@@ -119,6 +119,7 @@ export async function startSidecar({
           intervalMs: config.controlPlane.heartbeatMs,
           createPool: config.controlPlane.createPool,
           identityKeys: config.controlPlane.identityKeys,
+          token: config.controlPlane.token,
           logger,
         })
       : null;

@@ -14,6 +14,7 @@ import { createTestDatabase } from './databases';
 import type { TestClock } from './deployments-stack';
 import { postGraphQL } from './graphql-http';
 import type { GraphQLHttpResponse } from './graphql-http';
+import { TEST_IDENTITY_KEYS } from './identity';
 import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
 
@@ -49,6 +50,7 @@ export async function startAlertsStack(kind: BackendKind): Promise<AlertsStack> 
         port: 0,
         database: beside('deployments.sqlite3'),
         probeIntervalMs: 0,
+        internalIdentityKeys: TEST_IDENTITY_KEYS,
       },
       registry: { versionStatus: async () => 'READY' },
       logger: createLogger({ service: 'deployments', level: 'silent' }),
@@ -62,6 +64,8 @@ export async function startAlertsStack(kind: BackendKind): Promise<AlertsStack> 
         port: 0,
         database: beside('alerts.sqlite3'),
         evaluationIntervalMs: 0,
+        // The verified caller reaches the subgraph signed: acknowledgeAlert records it.
+        internalIdentityKeys: TEST_IDENTITY_KEYS,
       },
       clock,
       logger: createLogger({ service: 'alerts', level: 'silent' }),
@@ -79,6 +83,7 @@ export async function startAlertsStack(kind: BackendKind): Promise<AlertsStack> 
       subgraphUrls: { deployments: deployments.url, alerts: alerts.url },
       logLevel: 'silent',
       auth: { hs256Secret: TEST_JWT_SECRET },
+      internalIdentityKeys: TEST_IDENTITY_KEYS,
     });
     closers.push(() => gateway.close());
     // As an operator (ml-engineer and admin); suites that test refusals send their own headers.

@@ -7,13 +7,14 @@ import type { BackendKind, TestDatabase } from './databases';
 import { createTestDatabase } from './databases';
 import { postGraphQL } from './graphql-http';
 import type { GraphQLHttpResponse } from './graphql-http';
+import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
 
 export interface ExperimentsStack {
   readonly gatewayUrl: string;
   readonly subgraphUrl: string;
   readonly service: ExperimentsService;
-  /** One operation through the gateway, over real HTTP. */
+  /** One operation through the gateway, over real HTTP, as an operator (who may write). */
   gql(query: string, variables?: Record<string, unknown>): Promise<GraphQLHttpResponse>;
   /** Like `gql`, but fails the test on any GraphQL error and returns `data`. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
@@ -41,13 +42,15 @@ export async function startExperimentsStack(kind: BackendKind): Promise<Experime
       supergraph: { kind: 'file', path: supergraph.path },
       subgraphUrls: { experiments: service.url },
       logLevel: 'silent',
+      auth: { hs256Secret: TEST_JWT_SECRET },
     });
   } catch (error) {
     await service.close();
     throw error;
   }
+  // As an operator; suites that test refusals send their own headers.
   const gql = (query: string, variables?: Record<string, unknown>) =>
-    postGraphQL(gateway.url, query, { variables });
+    postGraphQL(gateway.url, query, { variables, headers: operatorHeaders() });
   return {
     gatewayUrl: gateway.url,
     subgraphUrl: service.url,

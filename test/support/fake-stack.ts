@@ -60,7 +60,8 @@ export interface FakeStackLayout {
 }
 
 /**
- * A temporary copy of the repository layout `scripts/start-stack.mjs` expects: the real script, a
+ * A temporary copy of the repository layout `scripts/start-stack.mjs` expects: the real script (and
+ * `dev-token.mjs`, which it signs the sidecar's token with), a
  * built `schema/dist/index.js` listing fake subgraphs on free ports, and fake `dist/main.js` entries.
  */
 export async function createFakeStackLayout(subgraphNames: readonly string[]): Promise<FakeStackLayout> {
@@ -74,10 +75,9 @@ export async function createFakeStackLayout(subgraphNames: readonly string[]): P
 
   await mkdir(pidDir);
   await mkdir(path.join(root, 'scripts'));
-  await copyFile(
-    path.join(REPO_ROOT, 'scripts', 'start-stack.mjs'),
-    path.join(root, 'scripts', 'start-stack.mjs'),
-  );
+  for (const script of ['start-stack.mjs', 'dev-token.mjs']) {
+    await copyFile(path.join(REPO_ROOT, 'scripts', script), path.join(root, 'scripts', script));
+  }
   await writeModule(
     path.join(root, 'schema', 'dist', 'index.js'),
     `exports.SUBGRAPHS = ${JSON.stringify(subgraphs)};\nexports.GATEWAY_DEFAULT_PORT = ${gatewayPort};\n` +

@@ -60,16 +60,20 @@ export function validClaims(extra: Record<string, unknown> = {}): Record<string,
 /** The HS256 secret the test stacks' gateways accept. */
 export const TEST_JWT_SECRET = 'test-stack-secret-of-at-least-32-characters';
 
+/** A token for a caller with `roles` (and `extra` claims, e.g. `scope`), valid for an hour, signed with `TEST_JWT_SECRET`. */
+export function testToken(roles: readonly string[], extra: Record<string, unknown> = {}): string {
+  return signTestToken(validClaims({ sub: `test-${roles.join('-') || 'anyone'}`, roles, ...extra }), {
+    algorithm: 'HS256',
+    secret: TEST_JWT_SECRET,
+  });
+}
+
 /** An `Authorization` header for a caller with `roles`, valid for an hour, signed with `TEST_JWT_SECRET`. */
 export function bearerHeaders(
   roles: readonly string[],
   extra: Record<string, unknown> = {},
 ): Record<string, string> {
-  const token = signTestToken(validClaims({ sub: `test-${roles.join('-') || 'anyone'}`, roles, ...extra }), {
-    algorithm: 'HS256',
-    secret: TEST_JWT_SECRET,
-  });
-  return { authorization: `Bearer ${token}` };
+  return { authorization: `Bearer ${testToken(roles, extra)}` };
 }
 
 /** What the contract suites act as: an operator who may change anything. */

@@ -2,7 +2,9 @@ import type { AlertsService } from '../src';
 import type { TestClock, TestDatabase } from './support';
 import {
   ALERT_FIELDS,
+  TEST_IDENTITY_KEYS,
   backends,
+  callerHeaders,
   createTestClock,
   createTestDatabase,
   data,
@@ -219,13 +221,38 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
   });
 
   describe('acknowledgeAlert', () => {
-    const ACK = `mutation($id: ID!, $by: String!, $c: String) { acknowledgeAlert(id: $id, by: $by, comment: $c) { ${ALERT_FIELDS} } }`;
+    const ACK = `mutation($id: ID!, $by: String, $c: String) { acknowledgeAlert(id: $id, by: $by, comment: $c) { ${ALERT_FIELDS} } }`;
+    /** A replica given the gateway's keys: it knows who calls, from the signed identity. */
+    let verified: AlertsService;
+    const ack = (subject: string, variables: Record<string, unknown>) =>
+      gql(verified.url, ACK, variables, callerHeaders(subject));
 
-    it('should record who acknowledged, with an ACKNOWLEDGED event', async () => {
+    beforeAll(async () => {
+      verified = await startReplica({
+        database: database.config,
+        clock,
+        config: { migrateOnStart: false, internalIdentityKeys: TEST_IDENTITY_KEYS },
+      });
+    });
+    afterAll(async () => {
+      await verified?.close();
+    });
+
+    async function firingAlert(): Promise<{ id: string; deployment: string }> {
       const { deployment } = await rule({ forSeconds: 0 });
       await record(deployment, 0.2);
       const [alert] = await alertsOf(deployment);
-      const { acknowledgeAlert } = await data(service.url, ACK, { id: alert.id, by: 'ada', c: 'looking' });
+      return { id: alert.id, deployment };
+    }
+
+    it('should record the verified caller as the acknowledger, with an ACKNOWLEDGED event', async () => {
+      const alert = await firingAlert();
+      const { acknowledgeAlert } = await data(
+        verified.url,
+        ACK,
+        { id: alert.id, c: 'looking' },
+        callerHeaders('ada'),
+      );
       expect(acknowledgeAlert).toMatchObject({
         state: 'FIRING',
         acknowledgedBy: 'ada',
@@ -241,29 +268,36 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
     });
 
     it('should answer CONFLICT when already acknowledged, INVALID_STATE when resolved, NOT_FOUND when unknown', async () => {
-      const { deployment } = await rule({ forSeconds: 0 });
-      await record(deployment, 0.2);
-      const [alert] = await alertsOf(deployment);
-      await data(service.url, ACK, { id: alert.id, by: 'ada' });
-      const again = await gql(service.url, ACK, { id: alert.id, by: 'bob' });
+      const alert = await firingAlert();
+      expect((await ack('ada', { id: alert.id, by: 'ada' })).errors).toBeUndefined();
+      const again = await ack('bob', { id: alert.id });
       expect(errorOf(again)).toEqual({ code: 'CONFLICT', field: 'id' });
       expect(again.errors?.[0]?.extensions?.acknowledgedBy).toBe('ada');
-      await record(deployment, 0);
-      expect(errorOf(await gql(service.url, ACK, { id: alert.id, by: 'bob' }))).toEqual({
-        code: 'INVALID_STATE',
-        field: 'id',
-      });
-      expect(errorOf(await gql(service.url, ACK, { id: 'nope', by: 'bob' }))).toEqual({
-        code: 'NOT_FOUND',
-        field: 'id',
-      });
-      expect(errorOf(await gql(service.url, ACK, { id: alert.id, by: '  ' }))).toEqual({
-        code: 'BAD_USER_INPUT',
-        field: 'by',
-      });
+      await record(alert.deployment, 0);
+      expect(errorOf(await ack('bob', { id: alert.id }))).toEqual({ code: 'INVALID_STATE', field: 'id' });
+      expect(errorOf(await ack('bob', { id: 'nope' }))).toEqual({ code: 'NOT_FOUND', field: 'id' });
       expect(
         (await eventsOf([alert.id])).filter((e: { type: string }) => e.type === 'ACKNOWLEDGED'),
       ).toHaveLength(1);
+    });
+
+    it('should refuse a by naming anyone but the verified caller (FORBIDDEN), and a caller it cannot verify (UNAUTHENTICATED)', async () => {
+      const alert = await firingAlert();
+
+      expect(errorOf(await ack('bob', { id: alert.id, by: 'ada' }))).toEqual({
+        code: 'FORBIDDEN',
+        field: 'by',
+      });
+      expect(errorOf(await ack('bob', { id: alert.id, by: '  ' }))).toEqual({
+        code: 'FORBIDDEN',
+        field: 'by',
+      });
+      // The replica without keys trusts every caller but knows none: nobody to record.
+      expect(errorOf(await gql(service.url, ACK, { id: alert.id, by: 'ada' }))).toMatchObject({
+        code: 'UNAUTHENTICATED',
+      });
+      const [after] = await alertsOf(alert.deployment);
+      expect(after.acknowledgedBy).toBeNull();
     });
   });
 

@@ -6,8 +6,8 @@ import { Client } from 'pg';
 import { createClient } from 'graphql-ws';
 import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createLogger, createPubSub } from '@mlops/runtime';
-import type { Logger, PubSub } from '@mlops/runtime';
+import { createLogger, createPubSub, parseInternalIdentityKeys, signIdentityHeaders } from '@mlops/runtime';
+import type { InternalIdentityKeys, Logger, PubSub } from '@mlops/runtime';
 import type { Clock, DatabaseConfig } from '@mlops/runtime/database';
 import { readAlertsConfig, startAlertsService } from '../src';
 import type { AlertsConfig, AlertsService } from '../src';
@@ -109,6 +109,24 @@ export function startReplica({
   });
 }
 
+/** The gateway's keys, as a replica given `internalIdentityKeys` checks them. */
+export const TEST_IDENTITY_KEYS: InternalIdentityKeys = parseInternalIdentityKeys(
+  `test:${Buffer.alloc(32, 7).toString('base64')}`,
+);
+
+/** What the gateway sends for a verified caller: the identity of `subject` (a viewer), signed now. */
+export const callerHeaders = (subject: string): Record<string, string> =>
+  signIdentityHeaders(
+    {
+      subject,
+      issuer: 'test',
+      roles: ['viewer'],
+      scopes: [],
+      expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    },
+    TEST_IDENTITY_KEYS,
+  );
+
 export interface GraphQLResponse {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
   data?: Record<string, any> | null;
@@ -119,10 +137,11 @@ export async function gql(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResponse;
@@ -133,8 +152,9 @@ export async function data(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<NonNullable<GraphQLResponse['data']>> {
-  const response = await gql(url, query, variables);
+  const response = await gql(url, query, variables, headers);
   if (response.errors) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
   return response.data!;
 }

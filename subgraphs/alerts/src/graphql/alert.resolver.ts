@@ -8,6 +8,7 @@ import { AlertFilter } from './inputs';
 import { toAlertNode, toRuleNode } from './mappers';
 import { Alert, AlertRule, Deployment } from './types';
 import { ANY_CALLER } from './access';
+import { acknowledgerOf } from './acknowledger';
 
 @Resolver(() => Alert)
 export class AlertResolver {
@@ -46,18 +47,20 @@ export class AlertResolver {
   @Directive(ANY_CALLER)
   @Mutation(() => Alert, {
     description:
-      'Records who acknowledged an open alert (an ACKNOWLEDGED event). NOT_FOUND, INVALID_STATE when RESOLVED, CONFLICT when already acknowledged.',
+      'Records the verified caller as having acknowledged an open alert (an ACKNOWLEDGED event). NOT_FOUND, INVALID_STATE when RESOLVED, CONFLICT when already acknowledged; FORBIDDEN when `by` names anyone else.',
   })
   async acknowledgeAlert(
     @Arg('id', () => ID) id: string,
     @Arg('by', () => String, {
-      description: 'Who acknowledges (until identities come from a verified token).',
+      nullable: true,
+      description: 'When given, must be the verified caller (FORBIDDEN otherwise).',
+      deprecationReason: 'The verified caller is recorded; omit it.',
     })
-    by: string,
+    by: string | null | undefined,
     @Arg('comment', () => String, { nullable: true }) comment: string | null,
-    @Ctx() { operations }: AlertsContext,
+    @Ctx() { identity, operations }: AlertsContext,
   ): Promise<Alert> {
-    return toAlertNode(await operations.acknowledge(id, by, comment ?? null));
+    return toAlertNode(await operations.acknowledge(id, acknowledgerOf(identity, by), comment ?? null));
   }
 }
 

@@ -8,13 +8,11 @@ import {
   servingRevision,
 } from '../store/deployments';
 import { getPool } from '../store/pools';
+import { CHANGES_SERVING } from './access';
 import type { DeploymentsContext } from './context';
 import { CreateDeploymentInput, RolloutInput, VersionWeightInput } from './inputs';
 import { toDeploymentNode, toPoolNode, toRevisionNode } from './mappers';
 import { Deployment, DeploymentRevision, DeploymentStatus, ServingPool } from './types';
-
-/** Who may change what serves: the gateway enforces it (see README, Identity). */
-const CHANGES_SERVING = '@requiresScopes(scopes: [["role:ml-engineer"], ["role:admin"]])';
 
 const CHANGE =
   'Creates a new revision and returns when the controller has made it serve on every UP endpoint, or FAILED (the previous revision serving on), within ROLLOUT_TIMEOUT_MS. CONFLICT unless expectedRevision is the current revision.';

@@ -1,5 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { createPool, endpointsOfPool, getPool, heartbeat, listPools, registerEndpoint } from '../store/pools';
+import { CHANGES_SERVING, ENDPOINT_REGISTRARS } from './access';
 import type { DeploymentsContext } from './context';
 import { toEndpointNode, toPoolNode } from './mappers';
 import { ServingEndpoint, ServingPool } from './types';
@@ -30,11 +31,13 @@ export class ServingPoolResolver {
     );
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => ServingPool, { description: 'CONFLICT when the name is taken.' })
   async createServingPool(@Arg('name', () => String) name: string, @Ctx() { db }: DeploymentsContext) {
     return toPoolNode(await createPool(db, name));
   }
 
+  @Directive(ENDPOINT_REGISTRARS)
   @Mutation(() => ServingEndpoint, {
     description:
       'Called by a sidecar at start-up: the same pool and address give the same endpoint again (and count as a heartbeat). A new endpoint, or one that was DOWN, is given the serving revisions of its pool in the background.',
@@ -51,6 +54,7 @@ export class ServingPoolResolver {
     return toEndpointNode(endpoint, now, heartbeatTimeoutMs, reconciler.status(endpoint.id));
   }
 
+  @Directive(ENDPOINT_REGISTRARS)
   @Mutation(() => ServingEndpoint, {
     description: 'Keeps an endpoint UP; without one for ENDPOINT_HEARTBEAT_TIMEOUT_MS it reports DOWN.',
   })
@@ -62,6 +66,7 @@ export class ServingPoolResolver {
     return toEndpointNode(endpoint, db.clock.now(), heartbeatTimeoutMs, reconciler.status(endpoint.id));
   }
 
+  @Directive(CHANGES_SERVING)
   @Mutation(() => ServingPool, {
     description:
       "Calls every endpoint's gRPC ServerReady now and records UP or DOWN (also done periodically).",

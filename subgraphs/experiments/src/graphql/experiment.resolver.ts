@@ -3,6 +3,7 @@ import {
   Args,
   ArgsType,
   Ctx,
+  Directive,
   Field,
   FieldResolver,
   ID,
@@ -22,6 +23,7 @@ import {
   setExperimentLifecycle,
   setExperimentTag,
 } from '../store/experiments';
+import { EXPERIMENT_WRITERS } from './access';
 import type { ExperimentsContext } from './context';
 import { CreateExperimentInput } from './inputs';
 import { toExperimentNode } from './mappers';
@@ -77,6 +79,7 @@ export class ExperimentResolver {
     return loaders.experimentTags.load(experiment.id);
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment, { description: 'CONFLICT when the name is taken.' })
   async createExperiment(
     @Arg('input', () => CreateExperimentInput) input: CreateExperimentInput,
@@ -85,6 +88,7 @@ export class ExperimentResolver {
     return toExperimentNode(await createExperiment(db, input));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment)
   async renameExperiment(
     @Arg('id', () => ID) id: string,
@@ -94,6 +98,7 @@ export class ExperimentResolver {
     return toExperimentNode(await renameExperiment(db, id, name));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment, { description: 'Marks the experiment and its runs deleted; restorable.' })
   async deleteExperiment(
     @Arg('id', () => ID) id: string,
@@ -102,6 +107,7 @@ export class ExperimentResolver {
     return toExperimentNode(await setExperimentLifecycle(db, id, 'deleted'));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment, { description: 'Restores a deleted experiment and its runs.' })
   async restoreExperiment(
     @Arg('id', () => ID) id: string,
@@ -110,6 +116,7 @@ export class ExperimentResolver {
     return toExperimentNode(await setExperimentLifecycle(db, id, 'active'));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment)
   async setExperimentTag(
     @Arg('experimentId', () => ID) experimentId: string,
@@ -120,6 +127,7 @@ export class ExperimentResolver {
     return toExperimentNode(await setExperimentTag(db, experimentId, { key, value }));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Experiment, { description: 'NOT_FOUND when the experiment has no such tag.' })
   async deleteExperimentTag(
     @Arg('experimentId', () => ID) experimentId: string,

@@ -3,6 +3,7 @@ import {
   Args,
   ArgsType,
   Ctx,
+  Directive,
   Field,
   FieldResolver,
   ID,
@@ -17,6 +18,7 @@ import { logBatch, logInputs } from '../store/logging';
 import { metricHistory } from '../store/metric-history';
 import { createRun, deleteRunTag, getRun, setRunLifecycle, setRunTag, updateRun } from '../store/runs';
 import { searchRuns } from '../store/search-runs';
+import { EXPERIMENT_WRITERS } from './access';
 import type { ExperimentsContext } from './context';
 import { CreateRunInput, DatasetInputInput, LogBatchInput, UpdateRunInput } from './inputs';
 import { epochMs, toExperimentNode, toMetricNode, toRunNode } from './mappers';
@@ -156,6 +158,7 @@ export class RunResolver {
     return loaders.runInputs.load(run.id);
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async createRun(
     @Arg('input', () => CreateRunInput) input: CreateRunInput,
@@ -164,6 +167,7 @@ export class RunResolver {
     return toRunNode(await createRun(db, { ...input, startTime: epochMs(input.startTime) }));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async updateRun(
     @Arg('input', () => UpdateRunInput) input: UpdateRunInput,
@@ -172,16 +176,19 @@ export class RunResolver {
     return toRunNode(await updateRun(db, { ...input, endTime: epochMs(input.endTime) }));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async deleteRun(@Arg('id', () => ID) id: string, @Ctx() { db }: ExperimentsContext): Promise<Run> {
     return toRunNode(await setRunLifecycle(db, id, 'deleted'));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async restoreRun(@Arg('id', () => ID) id: string, @Ctx() { db }: ExperimentsContext): Promise<Run> {
     return toRunNode(await setRunLifecycle(db, id, 'active'));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async setRunTag(
     @Arg('runId', () => ID) runId: string,
@@ -192,6 +199,7 @@ export class RunResolver {
     return toRunNode(await setRunTag(db, runId, { key, value }));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run)
   async deleteRunTag(
     @Arg('runId', () => ID) runId: string,
@@ -201,6 +209,7 @@ export class RunResolver {
     return toRunNode(await deleteRunTag(db, runId, key));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run, {
     description: 'Logs metrics, params and tags atomically: all of the batch is written or none.',
   })
@@ -212,6 +221,7 @@ export class RunResolver {
     return toRunNode(await logBatch(db, { ...input, metrics }));
   }
 
+  @Directive(EXPERIMENT_WRITERS)
   @Mutation(() => Run, {
     description: 'Records datasets the run consumed; the same dataset and context again is a no-op.',
   })

@@ -12,7 +12,7 @@ import { toExperimentNode, toRunNode } from './mappers';
 import { RunResolver } from './run.resolver';
 
 const FEDERATION_LINK =
-  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@requiresScopes"])';
 
 /** Entities the gateway fetches by key: `{ __typename, id }` → the entity, or null when it does not exist. */
 const referenceResolvers = {
