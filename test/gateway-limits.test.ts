@@ -755,6 +755,13 @@ describe('operation limits through the gateway', () => {
     expect(resolved).toBe(before);
   });
 
+  it('should refuse an operation past a limit every time it is sent, and serve one within every time', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await postGraphQL(gateway.url, `{ node ${nested(6)} }`)).status).toBe(400);
+      expect((await postGraphQL(gateway.url, `{ node ${nested(4)} }`)).status).toBe(200);
+    }
+  });
+
   it('should refuse a subscription past the depth limit with the same coded error', async () => {
     const client = connectGraphQLWs(gateway.url);
     try {
