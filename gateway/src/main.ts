@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, stopOnSignals } from '@mlops/runtime';
+import { createLogger, startTracing, stopOnSignals } from '@mlops/runtime';
 import { readGatewayConfig } from './config';
 import { createGateway } from './gateway';
 import { superviseWorkers } from './workers';
@@ -12,10 +12,15 @@ async function main(): Promise<void> {
     superviseWorkers(config.workers, logger);
     return;
   }
+  // Per process: each worker exports its own spans (the primary above serves nothing).
+  const tracing = await startTracing({ serviceName: 'gateway', logger });
   // The config is complete, so the gateway must not read the environment a second time.
   const gateway = await createGateway({ ...config, env: {}, logger });
   logger.info({ url: gateway.url }, 'gateway ready');
-  stopOnSignals(logger, () => gateway.close());
+  stopOnSignals(logger, async () => {
+    await gateway.close();
+    await tracing.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { codedError } from '@mlops/runtime';
+import { codedError, injectTraceContext } from '@mlops/runtime';
 import type { Logger, RequestContextBase } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 import type { Identity } from '@mlops/schema';
@@ -85,6 +85,8 @@ export function createSubgraphDataSource({
       const requestId = incoming?.context.requestId;
       if (requestId !== undefined) headers['x-request-id'] = requestId;
       Object.assign(headers, identityHeaders(incoming?.context.identity ?? null));
+      // The active span is @apollo/gateway's `gateway.fetch`: the subgraph's span becomes its child.
+      injectTraceContext((key, value) => (headers[key] = value));
 
       let response: FetcherResponse;
       let body: unknown;

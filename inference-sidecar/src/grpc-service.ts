@@ -5,6 +5,7 @@ import { DomainError } from '@mlops/runtime';
 import type { Logger } from '@mlops/runtime';
 import { systemClock } from './batcher';
 import { toGrpcError } from './grpc-status';
+import { observeRpcs } from './tracing';
 import type { SidecarMetrics } from './metrics';
 import type { ModelRepository } from './model-repository';
 import { createShadowMirror } from './shadow-mirror';
@@ -98,7 +99,7 @@ export function createInferenceHandlers(
     }
     return grpcError;
   };
-  return {
+  return observeRpcs(logger, {
     ServerLive: (_call, callback) => callback(null, { live: true }),
     ServerReady: (_call, callback) => callback(null, { ready: readiness.ready() }),
     ServerMetadata: (_call, callback) =>
@@ -196,7 +197,7 @@ export function createInferenceHandlers(
         (error: unknown) => callback(fail(error)),
       );
     },
-  };
+  });
 }
 
 /**

@@ -1,12 +1,16 @@
-import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { ConfigError, createLogger, startTracing, stopOnSignals } from '@mlops/runtime';
 import { readSidecarConfig } from './config';
 import { startSidecar } from './sidecar';
 
 async function main(): Promise<void> {
   const config = readSidecarConfig();
   const logger = createLogger({ service: 'inference-sidecar', level: config.logLevel });
+  const tracing = await startTracing({ serviceName: 'inference-sidecar', logger });
   const sidecar = await startSidecar({ config, logger });
-  stopOnSignals(logger, () => sidecar.close());
+  stopOnSignals(logger, async () => {
+    await sidecar.close();
+    await tracing.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -70,6 +70,10 @@ export async function startGraphQLService<TContext extends BaseContext>(
     formatError: createErrorFormatter(production),
     introspection: !production,
     includeStacktraceInErrorResponses: !production,
+    // The process entry owns SIGINT/SIGTERM (`stopOnSignals`): Apollo's own handler would re-raise
+    // the signal once Apollo alone had stopped, killing the process before the rest closed (the
+    // database, buffered spans).
+    stopOnTerminationSignals: false,
     logger: { debug: () => {}, info: () => {}, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
   });
   try {

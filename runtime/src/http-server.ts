@@ -21,6 +21,8 @@ export class RateLimitedError extends Error {
 import type { Logger } from './logger';
 import { runReadinessChecks } from './readiness';
 import type { ReadinessCheck } from './readiness';
+import { runInRequestScope } from './request-scope';
+import { nameServerSpanByOperation, serveInServerSpan, tracingEnabled } from './tracing';
 
 /** What every request's GraphQL context starts from. */
 export interface RequestContextBase {
@@ -145,7 +147,11 @@ export function createServiceHttpServer<TContext extends BaseContext>(
   } = options;
   const allowedOrigins = new Set(corsOrigins);
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer((req, res) =>
+    tracingEnabled() ? serveInServerSpan(req, res, () => serve(req, res)) : serve(req, res),
+  );
+
+  function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
     setSecurityHeaders(res, hsts);
@@ -158,7 +164,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
         'request',
       );
     });
-    handle(req, res, requestId).catch((error: unknown) => {
+    runInRequestScope(requestId, () => handle(req, res, requestId)).catch((error: unknown) => {
       if (error instanceof RateLimitedError && !res.headersSent) {
         res.setHeader('retry-after', String(error.retryAfterSeconds));
         sendJson(res, 429, {
@@ -176,7 +182,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
         res.destroy();
       }
     });
-  });
+  }
 
   async function handle(
     req: http.IncomingMessage,
@@ -211,6 +217,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     }
     const method = (req.method ?? 'GET').toUpperCase();
     const body = await readBody(req, req.headers['content-type'], maxBodyBytes);
+    nameServerSpanByOperation(method, path, body, url.search);
     const base: RequestContextBase = { requestId, headers: req.headers, identity };
     const shortcut =
       options.shortcut && (await options.shortcut({ method, headers: req.headers, body }, base));

@@ -2,6 +2,8 @@ export { createEnvReader, ConfigError, redactUrl } from './config-reader';
 export type { EnvReader } from './config-reader';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
+export { createCapturingLogger } from './capturing-logger';
+export type { CapturingLogger } from './capturing-logger';
 export { runReadinessChecks } from './readiness';
 export type { ReadinessCheck, ReadinessReport } from './readiness';
 export { createRedisClient, redisReadinessCheck } from './redis';
@@ -59,3 +61,12 @@ export {
 export type { InternalIdentityKeys, VerifyIdentityOptions } from './internal-identity';
 export { createServiceMetrics } from './service-metrics';
 export type { ServiceMetrics } from './service-metrics';
+export {
+  injectTraceContext,
+  startClientSpan,
+  startServerSpan,
+  startTracing,
+  tracingEnabled,
+} from './tracing';
+export type { RequestSpan, TraceContextGetter, Tracing, TracingOptions } from './tracing';
+export { currentRequestId, enableRequestScope } from './request-scope';

@@ -7,9 +7,12 @@ export interface LoggerOptions {
   service: string;
   /** Minimum level; default `info`, `LOG_LEVEL` in each service's config. */
   level?: string;
+  /** Where the lines go; default stdout. Tests pass a stream that keeps them. */
+  destination?: pino.DestinationStream;
 }
 
-/** Structured JSON logs on stdout, one object a line. */
-export function createLogger({ service, level = 'info' }: LoggerOptions): Logger {
-  return pino({ level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime });
+/** Structured JSON logs on stdout (or `destination`), one object a line. */
+export function createLogger({ service, level = 'info', destination }: LoggerOptions): Logger {
+  const options = { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime };
+  return destination ? pino(options, destination) : pino(options);
 }

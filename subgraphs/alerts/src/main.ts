@@ -1,12 +1,16 @@
-import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { ConfigError, createLogger, startTracing, stopOnSignals } from '@mlops/runtime';
 import { readAlertsConfig } from './config';
 import { startAlertsService } from './service';
 
 async function main(): Promise<void> {
   const config = readAlertsConfig();
   const logger = createLogger({ service: 'alerts', level: config.logLevel });
+  const tracing = await startTracing({ serviceName: 'alerts', logger });
   const service = await startAlertsService({ config, logger });
-  stopOnSignals(logger, () => service.close());
+  stopOnSignals(logger, async () => {
+    await service.close();
+    await tracing.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,12 +1,16 @@
-import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { ConfigError, createLogger, startTracing, stopOnSignals } from '@mlops/runtime';
 import { readDeploymentsConfig } from './config';
 import { startDeploymentsService } from './service';
 
 async function main(): Promise<void> {
   const config = readDeploymentsConfig();
   const logger = createLogger({ service: 'deployments', level: config.logLevel });
+  const tracing = await startTracing({ serviceName: 'deployments', logger });
   const service = await startDeploymentsService({ config, logger });
-  stopOnSignals(logger, () => service.close());
+  stopOnSignals(logger, async () => {
+    await service.close();
+    await tracing.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

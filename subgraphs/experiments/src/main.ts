@@ -1,12 +1,16 @@
-import { ConfigError, createLogger, stopOnSignals } from '@mlops/runtime';
+import { ConfigError, createLogger, startTracing, stopOnSignals } from '@mlops/runtime';
 import { readExperimentsConfig } from './config';
 import { startExperimentsService } from './service';
 
 async function main(): Promise<void> {
   const config = readExperimentsConfig();
   const logger = createLogger({ service: 'experiments', level: config.logLevel });
+  const tracing = await startTracing({ serviceName: 'experiments', logger });
   const service = await startExperimentsService({ config, logger });
-  stopOnSignals(logger, () => service.close());
+  stopOnSignals(logger, async () => {
+    await service.close();
+    await tracing.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

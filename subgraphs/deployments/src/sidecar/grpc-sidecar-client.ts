@@ -1,10 +1,16 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { currentRequestId, enableRequestScope, startClientSpan } from '@mlops/runtime';
 import type { SidecarClient, SidecarConnector } from './sidecar-client';
 
 type Callback = (error: grpc.ServiceError | null, value: Record<string, unknown>) => void;
-type UnaryMethod = (request: unknown, options: Partial<grpc.CallOptions>, callback: Callback) => void;
+type UnaryMethod = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: Callback,
+) => void;
 type InferenceClient = grpc.Client & Record<string, UnaryMethod>;
 
 let clientConstructor: grpc.ServiceClientConstructor | undefined;
@@ -29,11 +35,30 @@ function inferenceClientConstructor(): grpc.ServiceClientConstructor {
   return clientConstructor;
 }
 
+const SERVICE = 'inference.GRPCInferenceService';
+
+/**
+ * One call, carrying the `x-request-id` of the GraphQL request whose work makes it (a rollout or a
+ * probe it asked for; none for the periodic probe) and, when tracing is on, a client span's
+ * `traceparent`, so the sidecar's logs and spans join the request's.
+ */
 function unary(client: InferenceClient, method: string, request: unknown, deadline: number) {
+  const metadata = new grpc.Metadata();
+  const requestId = currentRequestId();
+  if (requestId !== undefined) metadata.set('x-request-id', requestId);
+  const span = startClientSpan(`${SERVICE}/${method}`, {
+    'rpc.system': 'grpc',
+    'rpc.service': SERVICE,
+    'rpc.method': method,
+  });
+  span?.inject((key, value) => metadata.set(key, value));
   return new Promise<Record<string, unknown>>((resolve, reject) =>
-    client[method]!.call(client, request, { deadline: new Date(deadline) }, (error, value) =>
-      error ? reject(new Error(`${method}: ${error.details || error.message}`)) : resolve(value),
-    ),
+    client[method]!.call(client, request, metadata, { deadline: new Date(deadline) }, (error, value) => {
+      span?.setAttribute('rpc.grpc.status_code', error ? error.code : grpc.status.OK);
+      span?.end(error ? error.details || error.message : undefined);
+      if (error) reject(new Error(`${method}: ${error.details || error.message}`));
+      else resolve(value);
+    }),
   );
 }
 
@@ -68,8 +93,12 @@ function adapt(client: InferenceClient): SidecarClient {
   };
 }
 
-/** Insecure gRPC channels to sidecars (they listen inside the pod network), one per address. */
+/**
+ * Insecure gRPC channels to sidecars (they listen inside the pod network), one per address. Turns
+ * on the runtime's request scope, so that each call can forward the id of the request it serves.
+ */
 export function createGrpcSidecarConnector(): SidecarConnector {
+  enableRequestScope();
   const clients = new Map<string, { raw: grpc.Client; adapted: SidecarClient }>();
   return {
     client(address) {
