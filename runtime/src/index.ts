@@ -63,6 +63,7 @@ export { createServiceMetrics } from './service-metrics';
 export type { ServiceMetrics } from './service-metrics';
 export {
   injectTraceContext,
+  startInternalSpan,
   startClientSpan,
   startServerSpan,
   startTracing,

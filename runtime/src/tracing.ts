@@ -175,6 +175,18 @@ export function startClientSpan(
 }
 
 /**
+ * Starts an INTERNAL span for a step of the traced request being served (e.g. the gateway's query
+ * planning). Undefined while tracing is off and outside a traced request.
+ */
+export function startInternalSpan(name: string, attributes?: Attributes): RequestSpan | undefined {
+  if (!active) return undefined;
+  const { api, tracer } = active;
+  const parent = api.context.active();
+  if (api.trace.getSpan(parent) === undefined) return undefined;
+  return wrapSpan(api, tracer.startSpan(name, { kind: api.SpanKind.INTERNAL, attributes }, parent), parent);
+}
+
+/**
  * Writes the active span's `traceparent` (and `tracestate`) with `set`, e.g. into an outgoing
  * request's headers; does nothing while tracing is off or outside any span.
  */

@@ -9,6 +9,7 @@ import type {
   OperationDefinitionNode,
   SelectionSetNode,
 } from 'graphql';
+import { startInternalSpan } from '@mlops/runtime';
 import type { RequestContextBase, ShortcutAnswer, ShortcutRequest } from '@mlops/runtime';
 import { isCutQueryHash } from '../auth/authorizing-gateway';
 import type { AccessRules } from '../auth/access-rules';
@@ -177,18 +178,24 @@ export function createSingleFetchPassThrough(options: SingleFetchPassThroughOpti
         operationName: entry.fetchOperationName,
         variables: sentVariables,
       };
-      let response: GatewayGraphQLResponse;
-      try {
-        response = await dataSource.process({
+      // In a trace, the subgraph's span is this one's child, as it would be `gateway.fetch`'s.
+      const span = startInternalSpan('gateway.pass-through', { 'graphql.subgraph': entry.subgraph });
+      const fetch = () =>
+        dataSource.process({
           kind: 'incoming operation' as never,
           request,
           incomingRequestContext: { overallCachePolicy: undefined } as never,
           context,
         });
+      let response: GatewayGraphQLResponse;
+      try {
+        response = await (span ? span.run(fetch) : fetch());
       } catch (error) {
+        span?.end(error instanceof Error ? error.message : String(error));
         replays.set(headers, { subgraph: entry.subgraph, query: entry.query, outcome: { error } });
         return undefined;
       }
+      span?.end();
       const { data, errors, extensions, http: _http, ...rest } = response;
       const cacheControl = (response.http?.headers as { get(name: string): string | null } | undefined)?.get(
         'cache-control',

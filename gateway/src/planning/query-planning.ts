@@ -5,7 +5,7 @@ import { QueryPlanner } from '@apollo/query-planner';
 import type { QueryPlan, QueryPlanCache, QueryPlannerConfig } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLError } from 'graphql';
 import type { Logger } from '@mlops/runtime';
-import { codedError } from '@mlops/runtime';
+import { codedError, startInternalSpan } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 
 /** How the gateway plans operations and keeps their plans. */
@@ -34,6 +34,9 @@ export interface QueryPlanningOptions {
 export interface PlannedRequest {
   readonly queryHash: string;
   readonly document: DocumentNode;
+  /** The operation's name as resolved from the document (for logs and traces). */
+  readonly operationName?: string | null;
+  /** The name the client sent, part of the plan's cache key. */
   readonly request: { readonly operationName?: string | null };
 }
 
@@ -101,9 +104,15 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
     key: string,
     document: DocumentNode,
     operationName: string | undefined,
+    resolvedName = operationName,
   ): GraphQLError | undefined => {
     if (!loaded) return undefined;
     const started = process.hrtime.bigint();
+    // Apollo's own `gateway.plan` span never runs: its cache already holds the plan.
+    const span = startInternalSpan(
+      'gateway.plan',
+      resolvedName ? { 'graphql.operation.name': resolvedName } : {},
+    );
     let queryPlan: QueryPlan;
     try {
       const operation = operationFromDocument(loaded.apiSchema, document, { operationName });
@@ -122,13 +131,18 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
         { limit: 'planningPaths', maximum: options.pathsLimit, http: { status: 400 } },
       );
       refusals.set(key, refusal);
-      logger.warn({ operationName, queryHash: key, err: error }, 'query planning refused');
+      logger.warn({ operationName: resolvedName, queryHash: key, err: error }, 'query planning refused');
+      span?.end(refusal.message);
       return refusal;
     } finally {
+      span?.end();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       observePlanning(seconds);
       if (seconds * 1000 > options.slowPlanningMs) {
-        logger.warn({ operationName, queryHash: key, ms: Math.round(seconds * 1000) }, 'slow query planning');
+        logger.warn(
+          { operationName: resolvedName, queryHash: key, ms: Math.round(seconds * 1000) },
+          'slow query planning',
+        );
       }
     }
     cache.put(key, queryPlan);
@@ -151,7 +165,7 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
         return refused;
       }
       counts.misses += 1;
-      const refusal = plan(key, request.document, operationName);
+      const refusal = plan(key, request.document, operationName, request.operationName ?? undefined);
       if (refusal) counts.refused += 1;
       return refusal;
     },
