@@ -123,7 +123,6 @@ describe.each(backends())('alerts through the gateway on %s', (kind) => {
       i: {
         matchers: [{ name: 'deployment', value: name }],
         endsAt: new Date(stack.clock.now() + 3_600_000).toISOString(),
-        createdBy: 'ada',
       },
     });
     await stack.data(RECORD, { s: [{ deployment: name, metric: 'drawdown', value: 0 }] });
@@ -270,6 +269,74 @@ describe.each(backends())('alerts through the gateway on %s', (kind) => {
 
       expect(codeOf(await acknowledge({}, id, 'ada'))).toBe('UNAUTHENTICATED');
       expect(await acknowledgedBy(id)).toBeNull();
+    });
+  });
+
+  describe('who creates a silence', () => {
+    const CREATE_SILENCE = `mutation($i: CreateSilenceInput!) { createSilence(input: $i) { id createdBy } }`;
+    /** An operator whose verified subject is grace. */
+    const grace = bearerHeaders(['ml-engineer'], { sub: 'grace' });
+    const createSilence = (headers: Record<string, string>, matcher: string, createdBy?: string) =>
+      postGraphQL(stack.gatewayUrl, CREATE_SILENCE, {
+        variables: {
+          i: {
+            matchers: [{ name: 'team', value: matcher }],
+            endsAt: new Date(stack.clock.now() + 3_600_000).toISOString(),
+            createdBy,
+          },
+        },
+        headers,
+      });
+    /** The creators of the silences matching `matcher`: each test matches on a value of its own. */
+    const creatorsOf = async (matcher: string) =>
+      (
+        (await stack.data(`{ silences { createdBy matchers { value } } }`)).silences as {
+          createdBy: string;
+          matchers: { value: string }[];
+        }[]
+      )
+        .filter((s) => s.matchers.some((m) => m.value === matcher))
+        .map((s) => s.createdBy);
+
+    it('should record the verified subject when createdBy is omitted', async () => {
+      const matcher = unique('omitted');
+
+      const response = await createSilence(grace, matcher);
+
+      expect(response.body).toEqual({
+        data: { createSilence: { id: expect.any(String), createdBy: 'grace' } },
+      });
+      expect(await creatorsOf(matcher)).toEqual(['grace']);
+    });
+
+    it('should accept a createdBy that repeats the verified subject', async () => {
+      const matcher = unique('repeated');
+
+      const response = await createSilence(grace, matcher, 'grace');
+
+      expect(response.body).toEqual({
+        data: { createSilence: { id: expect.any(String), createdBy: 'grace' } },
+      });
+    });
+
+    it('should refuse a createdBy naming anyone else with FORBIDDEN, creating nothing', async () => {
+      const matcher = unique('forged');
+
+      const response = await createSilence(grace, matcher, 'ada');
+
+      expect(codeOf(response)).toBe('FORBIDDEN');
+      expect(fieldOf(response)).toBe('createdBy');
+      expect(response.body.errors?.[0]?.message).toBe(
+        "'createdBy' must be the verified caller 'grace' when given; got 'ada' (omit it: the caller is recorded)",
+      );
+      expect(await creatorsOf(matcher)).toEqual([]);
+    });
+
+    it('should refuse an anonymous caller with UNAUTHENTICATED, creating nothing', async () => {
+      const matcher = unique('anonymous');
+
+      expect(codeOf(await createSilence({}, matcher, 'ada'))).toBe('UNAUTHENTICATED');
+      expect(await creatorsOf(matcher)).toEqual([]);
     });
   });
 });

@@ -10,6 +10,7 @@ import type { ControlledPubSub, TestClock, TestDatabase } from './support';
 import {
   EVENT_FIELDS,
   backends,
+  callerHeaders,
   connectWs,
   createControlledPubSub,
   createTestClock,
@@ -19,6 +20,7 @@ import {
   record,
   silentLogger,
   startReplica,
+  startVerifiedReplica,
 } from './support';
 
 const SUBSCRIBE = `subscription($after: ID, $f: AlertEventFilter) { alertEvents(after: $after, filter: $f) { ${EVENT_FIELDS} } }`;
@@ -191,17 +193,19 @@ describe.each(backends())('the alertEvents subscription on %s', (kind) => {
   it('should leave out silenced events unless includeSilenced, and filter by type and severity', async () => {
     const { deployment, flip } = await deploymentWithRules(1, 'INFO');
     await flip(1);
+    // Creating a silence records its verified caller: only a replica given the gateway's keys knows one.
+    const verified = await startVerifiedReplica({ database: database.config, clock });
     const silence = await data(
-      service.url,
+      verified.url,
       `mutation($i: CreateSilenceInput!) { createSilence(input: $i) { id } }`,
       {
         i: {
           matchers: [{ name: 'deployment', value: deployment }],
           endsAt: new Date(clock.now() + 3_600_000).toISOString(),
-          createdBy: 'ada',
         },
       },
-    );
+      callerHeaders('ada'),
+    ).finally(() => verified.close());
     await flip(2); // RESOLVED and FIRING while silenced
     await data(service.url, `mutation($id: ID!) { expireSilence(id: $id) { id } }`, {
       id: silence.createSilence.id,

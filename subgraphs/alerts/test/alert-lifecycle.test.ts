@@ -2,7 +2,6 @@ import type { AlertsService } from '../src';
 import type { TestClock, TestDatabase } from './support';
 import {
   ALERT_FIELDS,
-  TEST_IDENTITY_KEYS,
   backends,
   callerHeaders,
   createTestClock,
@@ -12,6 +11,7 @@ import {
   eventually,
   gql,
   startReplica,
+  startVerifiedReplica,
 } from './support';
 
 const CREATE = `mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { id } }`;
@@ -22,6 +22,8 @@ const EVENTS = `query($after: ID, $f: AlertEventFilter) { alertEventsPage(after:
 describe.each(backends())('the alert lifecycle on %s', (kind) => {
   let database: TestDatabase;
   let service: AlertsService;
+  /** A replica given the gateway's keys: it knows who calls, from the signed identity. */
+  let verified: AlertsService;
   let clock: TestClock;
   let counter = 0;
   const unique = (prefix: string) => `${prefix}-${++counter}`;
@@ -34,8 +36,10 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
       clock,
       config: { sampleStalenessMs: 300_000 },
     });
+    verified = await startVerifiedReplica({ database: database.config, clock });
   });
   afterAll(async () => {
+    await verified?.close();
     await service?.close();
     await database?.drop();
   });
@@ -222,21 +226,8 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
 
   describe('acknowledgeAlert', () => {
     const ACK = `mutation($id: ID!, $by: String, $c: String) { acknowledgeAlert(id: $id, by: $by, comment: $c) { ${ALERT_FIELDS} } }`;
-    /** A replica given the gateway's keys: it knows who calls, from the signed identity. */
-    let verified: AlertsService;
     const ack = (subject: string, variables: Record<string, unknown>) =>
       gql(verified.url, ACK, variables, callerHeaders(subject));
-
-    beforeAll(async () => {
-      verified = await startReplica({
-        database: database.config,
-        clock,
-        config: { migrateOnStart: false, internalIdentityKeys: TEST_IDENTITY_KEYS },
-      });
-    });
-    afterAll(async () => {
-      await verified?.close();
-    });
 
     async function firingAlert(): Promise<{ id: string; deployment: string }> {
       const { deployment } = await rule({ forSeconds: 0 });
@@ -302,21 +293,32 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
   });
 
   describe('silences', () => {
-    const SILENCE = `mutation($i: CreateSilenceInput!) { createSilence(input: $i) { id active startsAt endsAt matchers { name value isRegex isEqual } } }`;
+    const SILENCE = `mutation($i: CreateSilenceInput!) { createSilence(input: $i) { id active startsAt endsAt createdBy matchers { name value isRegex isEqual } } }`;
     const inOneHour = () => new Date(clock.now() + 3_600_000).toISOString();
+    /** Creates a silence as the verified caller `subject`. */
+    const silence = (input: Record<string, unknown>, subject = 'ada') =>
+      gql(verified.url, SILENCE, { i: input }, callerHeaders(subject));
+    const created = async (input: Record<string, unknown>, subject = 'ada') => {
+      const response = await silence(input, subject);
+      if (response.errors) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
+      return response.data!.createSilence;
+    };
+    /** The silences whose matchers include `value`: each test below matches on a value of its own. */
+    const silencesMatching = async (value: string) =>
+      (await data(service.url, `{ silences { id matchers { value } } }`)).silences.filter(
+        (s: { matchers: { value: string }[] }) => s.matchers.some((m) => m.value === value),
+      );
 
     it('should persist state changes while silenced, mark their events silenced and the alert silenced', async () => {
       const { deployment } = await rule({ forSeconds: 0 });
-      const { createSilence } = await data(service.url, SILENCE, {
-        i: {
-          matchers: [{ name: 'deployment', value: deployment }],
-          endsAt: inOneHour(),
-          createdBy: 'ada',
-          comment: 'maintenance',
-        },
+      const createSilence = await created({
+        matchers: [{ name: 'deployment', value: deployment }],
+        endsAt: inOneHour(),
+        comment: 'maintenance',
       });
       expect(createSilence).toMatchObject({
         active: true,
+        createdBy: 'ada',
         matchers: [{ name: 'deployment', value: deployment, isRegex: false, isEqual: true }],
       });
       await record(deployment, 0.2);
@@ -338,24 +340,22 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
 
     it('should match by regex, negation, alertname and severity', async () => {
       const { deployment, name } = await rule({ forSeconds: 0 });
-      await data(service.url, SILENCE, {
-        i: {
-          matchers: [
-            { name: 'alertname', value: name },
-            { name: 'severity', value: 'CRIT.*', isRegex: true },
-            { name: 'team', value: 'other', isEqual: false },
-          ],
-          endsAt: inOneHour(),
-          createdBy: 'ada',
-        },
+      await created({
+        matchers: [
+          { name: 'alertname', value: name },
+          { name: 'severity', value: 'CRIT.*', isRegex: true },
+          { name: 'team', value: 'other', isEqual: false },
+        ],
+        endsAt: inOneHour(),
       });
       await record(deployment, 0.2);
       expect((await alertsOf(deployment))[0].silenced).toBe(true);
     });
 
     it('should list active and inactive silences and refuse expiring one twice', async () => {
-      const { createSilence } = await data(service.url, SILENCE, {
-        i: { matchers: [{ name: 'deployment', value: 'x' }], endsAt: inOneHour(), createdBy: 'ada' },
+      const createSilence = await created({
+        matchers: [{ name: 'deployment', value: 'x' }],
+        endsAt: inOneHour(),
       });
       const active = async (flag: boolean) =>
         (
@@ -380,17 +380,47 @@ describe.each(backends())('the alert lifecycle on %s', (kind) => {
       ['matchers[0].name', { matchers: [{ name: 'bad-name', value: 'x' }] }],
       ['matchers[0].value', { matchers: [{ name: 'a', value: '(', isRegex: true }] }],
       ['endsAt', { endsAt: new Date(Date.UTC(2000, 0, 1)).toISOString() }],
-      ['createdBy', { createdBy: '' }],
     ])('should refuse a bad %s with BAD_USER_INPUT naming it', async (field, overrides) => {
-      const input = {
-        matchers: [{ name: 'a', value: 'b' }],
-        endsAt: inOneHour(),
-        createdBy: 'ada',
-        ...overrides,
-      };
-      expect(errorOf(await gql(service.url, SILENCE, { i: input }))).toEqual({
-        code: 'BAD_USER_INPUT',
-        field,
+      const input = { matchers: [{ name: 'a', value: 'b' }], endsAt: inOneHour(), ...overrides };
+      expect(errorOf(await silence(input))).toEqual({ code: 'BAD_USER_INPUT', field });
+    });
+
+    describe('who creates it', () => {
+      it('should record the verified caller as createdBy when it is omitted', async () => {
+        const { createdBy } = await created(
+          { matchers: [{ name: 'team', value: 'omitted' }], endsAt: inOneHour() },
+          'grace',
+        );
+        expect(createdBy).toBe('grace');
+      });
+
+      it('should accept a createdBy that repeats the verified caller', async () => {
+        const { createdBy } = await created(
+          { matchers: [{ name: 'team', value: 'repeated' }], endsAt: inOneHour(), createdBy: 'grace' },
+          'grace',
+        );
+        expect(createdBy).toBe('grace');
+      });
+
+      it('should refuse a createdBy naming anyone else (even an empty one) with FORBIDDEN, creating nothing', async () => {
+        for (const createdBy of ['ada', '']) {
+          const refused = await silence(
+            { matchers: [{ name: 'team', value: 'forged' }], endsAt: inOneHour(), createdBy },
+            'mallory',
+          );
+          expect(errorOf(refused)).toEqual({ code: 'FORBIDDEN', field: 'createdBy' });
+        }
+        expect(await silencesMatching('forged')).toEqual([]);
+      });
+
+      it('should refuse a caller it cannot verify with UNAUTHENTICATED, creating nothing', async () => {
+        // The replica without keys trusts every caller but knows none: nobody to record.
+        const refused = await gql(service.url, SILENCE, {
+          i: { matchers: [{ name: 'team', value: 'anonymous' }], endsAt: inOneHour(), createdBy: 'nobody' },
+        });
+        expect(errorOf(refused)).toMatchObject({ code: 'UNAUTHENTICATED' });
+        expect(refused.errors?.[0]?.message).toMatch(/^Creating a silence takes a verified caller: /);
+        expect(await silencesMatching('anonymous')).toEqual([]);
       });
     });
   });

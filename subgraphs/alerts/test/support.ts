@@ -127,6 +127,18 @@ export const callerHeaders = (subject: string): Record<string, string> =>
     TEST_IDENTITY_KEYS,
   );
 
+/**
+ * A second replica of a database another replica has migrated, given the gateway's keys: it knows
+ * who calls from `callerHeaders` (mutations that record their caller need that) and answers 401
+ * to a request without them.
+ */
+export function startVerifiedReplica({ config = {}, ...options }: ReplicaOptions): Promise<AlertsService> {
+  return startReplica({
+    ...options,
+    config: { migrateOnStart: false, internalIdentityKeys: TEST_IDENTITY_KEYS, ...config },
+  });
+}
+
 export interface GraphQLResponse {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
   data?: Record<string, any> | null;

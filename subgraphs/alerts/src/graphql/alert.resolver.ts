@@ -8,7 +8,7 @@ import { AlertFilter } from './inputs';
 import { toAlertNode, toRuleNode } from './mappers';
 import { Alert, AlertRule, Deployment } from './types';
 import { ANY_CALLER } from './access';
-import { acknowledgerOf } from './acknowledger';
+import { actingCaller } from './acting-caller';
 
 @Resolver(() => Alert)
 export class AlertResolver {
@@ -60,7 +60,8 @@ export class AlertResolver {
     @Arg('comment', () => String, { nullable: true }) comment: string | null,
     @Ctx() { identity, operations }: AlertsContext,
   ): Promise<Alert> {
-    return toAlertNode(await operations.acknowledge(id, acknowledgerOf(identity, by), comment ?? null));
+    const acknowledger = actingCaller(identity, by, { field: 'by', action: 'Acknowledging an alert' });
+    return toAlertNode(await operations.acknowledge(id, acknowledger, comment ?? null));
   }
 }
 

@@ -143,8 +143,13 @@ export class CreateSilenceInput {
   @Field(() => Date, { description: 'After startsAt and in the future.' })
   endsAt!: Date;
 
-  @Field(() => String)
-  createdBy!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'When given, must be the verified caller (FORBIDDEN otherwise).',
+    deprecationReason:
+      'The verified caller is recorded as the creator; a value given must equal it. Omit it.',
+  })
+  createdBy?: string | null;
 
   @Field(() => String, { defaultValue: '' })
   comment!: string;

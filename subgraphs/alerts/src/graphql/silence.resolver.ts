@@ -5,6 +5,7 @@ import { CreateSilenceInput } from './inputs';
 import { toSilenceNode } from './mappers';
 import { Silence } from './types';
 import { ALERT_MANAGERS } from './access';
+import { actingCaller } from './acting-caller';
 
 @Resolver(() => Silence)
 export class SilenceResolver {
@@ -22,17 +23,21 @@ export class SilenceResolver {
   @Directive(ALERT_MANAGERS)
   @Mutation(() => Silence, {
     description:
-      'BAD_USER_INPUT naming the field: no matchers, a bad label name or regex (matchers[i].name/value), endsAt not after startsAt or not in the future, an empty createdBy.',
+      'Records the verified caller as the creator (createdBy). BAD_USER_INPUT naming the field: no matchers, a bad label name or regex (matchers[i].name/value), endsAt not after startsAt or not in the future; FORBIDDEN when `createdBy` names anyone else.',
   })
   async createSilence(
     @Arg('input', () => CreateSilenceInput) input: CreateSilenceInput,
-    @Ctx() { db }: AlertsContext,
+    @Ctx() { db, identity }: AlertsContext,
   ): Promise<Silence> {
+    const createdBy = actingCaller(identity, input.createdBy, {
+      field: 'createdBy',
+      action: 'Creating a silence',
+    });
     const silence = await createSilence(db, {
       matchers: input.matchers,
       startsAt: input.startsAt ? input.startsAt.getTime() : null,
       endsAt: input.endsAt.getTime(),
-      createdBy: input.createdBy,
+      createdBy,
       comment: input.comment ?? '',
     });
     return toSilenceNode(silence, db.clock.now());
