@@ -71,25 +71,36 @@ async function startGatewayOverExperiments(
   return { gateway, experiments, supergraph };
 }
 
-describe('tracing through the gateway to a subgraph (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
-  let receiver: OtlpReceiver;
-  let dataDir: string;
-  let stack: Awaited<ReturnType<typeof startGatewayOverExperiments>>;
-
+/**
+ * An OTLP receiver and a gateway over the experiments subgraph, for one `describe`; `env(url)` is
+ * what the services get besides their own settings, given the receiver's URL.
+ */
+function useGatewayOverExperiments(env: (receiverUrl: string) => Record<string, string>) {
+  const fixture = {} as {
+    receiver: OtlpReceiver;
+    dataDir: string;
+    stack: Awaited<ReturnType<typeof startGatewayOverExperiments>>;
+  };
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mlops-tracing-'));
-    stack = await startGatewayOverExperiments(dataDir, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    fixture.receiver = await startOtlpReceiver();
+    fixture.dataDir = await mkdtemp(path.join(os.tmpdir(), 'mlops-tracing-'));
+    fixture.stack = await startGatewayOverExperiments(fixture.dataDir, env(fixture.receiver.url));
   });
   afterAll(async () => {
-    await stack?.gateway.stop();
-    await stack?.experiments.stop();
-    await stack?.supergraph.remove();
-    await receiver?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await fixture.stack?.gateway.stop();
+    await fixture.stack?.experiments.stop();
+    await fixture.stack?.supergraph.remove();
+    await fixture.receiver?.close();
+    if (fixture.dataDir) await rm(fixture.dataDir, { recursive: true, force: true });
   });
+  return fixture;
+}
+
+describe('tracing through the gateway to a subgraph (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
+  const fixture = useGatewayOverExperiments((url) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: url }));
 
   it("should continue the caller's traceparent through the gateway's spans to the subgraph's server span", async () => {
+    const { stack, receiver } = fixture;
     const traceId = newTraceId();
     const callerSpanId = newSpanId();
     const response = await postGraphQL(stack.gateway.url, LIST_EXPERIMENTS, {
@@ -147,25 +158,11 @@ describe('tracing through the gateway to a subgraph (OTEL_EXPORTER_OTLP_ENDPOINT
 });
 
 describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
-  let receiver: OtlpReceiver;
-  let dataDir: string;
-  let stack: Awaited<ReturnType<typeof startGatewayOverExperiments>>;
-
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mlops-tracing-off-'));
-    // The receiver is reachable under the non-standard name only: nothing may find it by accident.
-    stack = await startGatewayOverExperiments(dataDir, { MLOPS_UNUSED_COLLECTOR: receiver.url });
-  });
-  afterAll(async () => {
-    await stack?.gateway.stop();
-    await stack?.experiments.stop();
-    await stack?.supergraph.remove();
-    await receiver?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  // The receiver is reachable under the non-standard name only: nothing may find it by accident.
+  const fixture = useGatewayOverExperiments((url) => ({ MLOPS_UNUSED_COLLECTOR: url }));
 
   it('should never send an export request, even for a traced caller and across a shutdown', async () => {
+    const { stack, receiver } = fixture;
     const response = await postGraphQL(stack.gateway.url, LIST_EXPERIMENTS, {
       headers: { traceparent: `00-${newTraceId()}-${newSpanId()}-01` },
     });
