@@ -1,36 +1,15 @@
 import path from 'node:path';
-import { createEnvReader, readInternalIdentityKeys } from '@mlops/runtime';
-import type { InternalIdentityKeys } from '@mlops/runtime';
-import type { DatabaseConfig } from '@mlops/runtime/database';
+import { createEnvReader } from '@mlops/runtime';
+import { readSubgraphCommonConfig } from '@mlops/runtime/database';
+import type { SubgraphCommonConfig } from '@mlops/runtime/database';
 import { SUBGRAPHS } from '@mlops/schema';
 
-export interface ModelsConfig {
-  /** `PORT`; default 4002. */
-  readonly port: number;
-  /** `HOST`; default 127.0.0.1 (use 0.0.0.0 in a container). */
-  readonly host: string;
-  /**
-   * `MODELS_DATABASE_URL`, else `DATABASE_URL` (`postgres://…`) selects PostgreSQL; without
-   * either, an SQLite file `models.sqlite3` under `DATA_DIR` (default `./data`).
-   */
-  readonly database: DatabaseConfig;
+/** The models subgraph's settings: the ones every subgraph shares, and its own. */
+export interface ModelsConfig extends SubgraphCommonConfig {
   /** `MODEL_ARTIFACT_DIR`; default `<DATA_DIR>/artifacts`. Where ONNX files are stored by sha256. */
   readonly artifactDir: string;
   /** `MODEL_MAX_ARTIFACT_BYTES`; default 268435456 (256 MiB). Larger uploads answer 413 and store nothing. */
   readonly maxArtifactBytes: number;
-  /** `REDIS_URL`; optional. When set, `/ready` also checks Redis. */
-  readonly redisUrl: string | undefined;
-  /** `MIGRATE_ON_START`: `true` (default) applies pending migrations at start-up; `false` leaves it to `npm run migrate`. */
-  readonly migrateOnStart: boolean;
-  /** `NODE_ENV=production` masks internal errors and turns introspection off. */
-  readonly production: boolean;
-  /**
-   * `INTERNAL_IDENTITY_KEYS` (`id:base64secret,…`, the gateway's keys): requests without the gateway's
-   * signed identity are answered 401. Required in production; unset in development trusts every caller.
-   */
-  readonly internalIdentityKeys: InternalIdentityKeys | undefined;
-  /** `LOG_LEVEL`; default info. */
-  readonly logLevel: string;
 }
 
 const DEFAULT_PORT = SUBGRAPHS.find((s) => s.name === 'models')?.defaultPort ?? 4002;
@@ -39,22 +18,12 @@ export function readModelsConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ModelsConfig {
   const read = createEnvReader(env);
-  const databaseVariable = env.MODELS_DATABASE_URL ? 'MODELS_DATABASE_URL' : 'DATABASE_URL';
-  const databaseUrl = read.url(databaseVariable, ['postgres', 'postgresql']);
-  const dataDir = path.resolve(read.string('DATA_DIR', 'data'));
+  const common = readSubgraphCommonConfig(read, env, { name: 'models', defaultPort: DEFAULT_PORT });
+  const { dataDir } = common;
   const config: ModelsConfig = {
-    port: read.port('PORT', DEFAULT_PORT),
-    host: read.string('HOST', '127.0.0.1'),
-    database: databaseUrl
-      ? { kind: 'postgresql', url: databaseUrl }
-      : { kind: 'sqlite', file: path.join(dataDir, 'models.sqlite3') },
+    ...common,
     artifactDir: path.resolve(read.string('MODEL_ARTIFACT_DIR', path.join(dataDir, 'artifacts'))),
     maxArtifactBytes: read.int('MODEL_MAX_ARTIFACT_BYTES', 256 * 1024 * 1024, { min: 1 }), // 256 MiB
-    redisUrl: read.url('REDIS_URL', ['redis', 'rediss']),
-    migrateOnStart: read.oneOf('MIGRATE_ON_START', ['true', 'false'], 'true') === 'true',
-    production: read.oneOf('NODE_ENV', ['development', 'production', 'test'], 'development') === 'production',
-    internalIdentityKeys: readInternalIdentityKeys(read, (env.NODE_ENV ?? '').trim() === 'production'),
-    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   };
   read.done();
   return config;
