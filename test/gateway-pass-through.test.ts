@@ -17,6 +17,8 @@ const PRODUCTS = [
 ];
 
 const CATALOG_SDL = `${LINK}
+  enum CacheControlScope { PUBLIC PRIVATE }
+  directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
   enum Category { STOCK BOND }
   interface Node { id: ID! }
   type Query {
@@ -26,6 +28,7 @@ const CATALOG_SDL = `${LINK}
     failing: String
     partlyFailing: [Product]
     secret: String @requiresScopes(scopes: [["role:admin"]])
+    quote: Float @cacheControl(maxAge: 60)
   }
   type Mutation { touch(id: ID!): Product }
   type Product implements Node @key(fields: "id") {
@@ -63,6 +66,7 @@ beforeAll(async () => {
         },
         partlyFailing: () => [PRODUCTS[0], new Error('row 2 is corrupt'), PRODUCTS[2]],
         secret: () => 'token=42',
+        quote: () => 101.5,
       },
       Mutation: { touch: (_: unknown, { id }: { id: string }) => find(id) },
       Node: { __resolveType: () => 'Product' },
@@ -224,6 +228,14 @@ describe('single-subgraph pass-through', () => {
 
     expect(answers[0]?.status).toBe(200);
     expect(passed).toBe(0);
+  });
+
+  it("should leave a cacheable answer to Apollo, keeping the subgraph's Cache-Control, without asking twice", async () => {
+    const { answers, passed } = await compare({ query: '{ quote }' });
+
+    expect(passed).toBe(0);
+    expect(answers[2]?.headers['cache-control']).toBe('max-age=60, public');
+    expect(JSON.parse(answers[2]?.body ?? '')).toEqual({ data: { quote: 101.5 } });
   });
 
   it('should replay a subgraph error to Apollo instead of asking the subgraph twice', async () => {

@@ -75,7 +75,14 @@ export function createSubgraphDataSource({
       if (replay && !replay.used && replay.subgraph === name && replay.query === query) {
         replay.used = true;
         if ('error' in replay.outcome) throw replay.outcome.error;
-        return replay.outcome.response;
+        const { response } = replay.outcome;
+        if (response.http && 'incomingRequestContext' in options) {
+          restrictCachePolicy(
+            options.incomingRequestContext.overallCachePolicy,
+            response.http as FetcherResponse,
+          );
+        }
+        return response;
       }
       const headers: Record<string, string> = {};
       if (http?.headers) for (const [header, value] of http.headers) headers[header.toLowerCase()] = value;
