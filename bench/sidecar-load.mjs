@@ -3,10 +3,15 @@
 // shares no event loop with the parent or the server under test. Each virtual client sends its next
 // ModelInfer as soon as the previous answer arrives, round-robin over several channels.
 //
+// The generator's own cost shows up in every latency it records, so the hot loop allocates as
+// little as a grpc-js client can: pre-encoded request bytes, pass-through (de)serialisers, plain
+// callbacks instead of a promise per call, latencies written into a preallocated Float64Array, and
+// the monotonic clock (`process.hrtime.bigint`), not wall time.
+//
 // Protocol with the parent (IPC): parent sends `{ kind: 'prepare', ... }`; worker opens channels,
 // checks one decoded answer and replies `{ kind: 'prepared' }`; parent sends `{ kind: 'run',
 // startAt, endAt }` (wall-clock ms); worker replies `{ kind: 'done', latencies, errors }` with the
-// latency of every call that completed inside [startAt, endAt].
+// latency (ms) of every call that completed inside [startAt, endAt].
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -14,9 +19,11 @@ import * as protoLoader from '@grpc/proto-loader';
 const PROTO = fileURLToPath(new URL('../schema/proto/grpc_predict_v2.proto', import.meta.url));
 const METHOD = '/inference.GRPCInferenceService/ModelInfer';
 const FEATURES = 20;
+/** Room for this many completed calls per second of the run; beyond it, latencies are not kept. */
+const MAX_RATE = 60_000;
 
 /** Encodes one request once; the hot loop sends the bytes as they are and decodes nothing. */
-function encodedRequest(definition, model, rows) {
+export function encodedRequest(definition, model, rows) {
   const features = Float32Array.from({ length: rows * FEATURES }, (_, i) => Math.sin(i) / 20);
   const method = /** @type {protoLoader.MethodDefinition<object, object>} */ (
     /** @type {any} */ (definition['inference.GRPCInferenceService']).ModelInfer
@@ -41,47 +48,74 @@ function call(client, request) {
   );
 }
 
-const wallClock = () => performance.timeOrigin + performance.now();
+/** Wall-clock ms (from the parent) as a point on this process's monotonic clock, in ns. */
+const monotonicAt = (/** @type {number} */ wallMs) =>
+  process.hrtime.bigint() + BigInt(Math.round((wallMs - Date.now()) * 1e6));
 
 /**
  * @param {{ address: string; model: string; rows: number; concurrency: number; channels: number }} options
  */
+/** The pre-encoded ModelInfer request for `rows` rows of `model`, and its response decoder. */
+export function requestFor(/** @type {string} */ model, /** @type {number} */ rows) {
+  return encodedRequest(protoLoader.loadSync(PROTO, { keepCase: true, longs: String }), model, rows);
+}
+
+/** Throws unless `client` gets a well-formed answer of `rows` rows to `request`. */
+export async function checkAnswer(
+  /** @type {grpc.Client} */ client,
+  /** @type {ReturnType<typeof requestFor>} */ { request, decode },
+  /** @type {number} */ rows,
+) {
+  const answer = /** @type {{ outputs: { shape: string[] }[] }} */ (decode(await call(client, request)));
+  if (answer.outputs[0]?.shape.join(',') !== `${rows},1`)
+    throw new Error(`unexpected answer from ${client.getChannel().getTarget()}: ${JSON.stringify(answer)}`);
+}
+
+/** A grpc-js client with its own connection (a local subchannel pool), for pass-through calls. */
+export function newClient(/** @type {string} */ address) {
+  return new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+}
+
 async function prepare({ address, model, rows, concurrency, channels }) {
-  const definition = protoLoader.loadSync(PROTO, { keepCase: true, longs: String });
-  const { request, decode } = encodedRequest(definition, model, rows);
-  // A local subchannel pool per client, or grpc-js would share one connection among them all.
-  const clients = Array.from(
-    { length: channels },
-    () =>
-      new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
-  );
-  for (const client of clients) {
-    const answer = /** @type {{ outputs: { shape: string[] }[] }} */ (decode(await call(client, request)));
-    if (answer.outputs[0]?.shape.join(',') !== `${rows},1`)
-      throw new Error(`unexpected answer from ${address}: ${JSON.stringify(answer)}`);
-  }
+  const encoded = requestFor(model, rows);
+  const { request } = encoded;
+  const clients = Array.from({ length: channels }, () => newClient(address));
+  for (const client of clients) await checkAnswer(client, encoded, rows);
+  // Warm the call path (JIT) before the parent's clock starts.
+  for (let i = 0; i < 200; i++) await call(/** @type {grpc.Client} */ (clients[i % clients.length]), request);
+
   /** @param {number} startAt @param {number} endAt */
-  async function run(startAt, endAt) {
-    /** @type {number[]} */
-    const latencies = [];
+  function run(startAt, endAt) {
+    const startNs = monotonicAt(startAt);
+    const endNs = monotonicAt(endAt);
+    const latencies = new Float64Array(Math.ceil(((endAt - startAt) / 1000) * MAX_RATE));
+    let count = 0;
     let errors = 0;
-    async function virtualClient(/** @type {number} */ index) {
-      const client = clients[index % clients.length];
-      for (;;) {
-        const sentAt = wallClock();
-        if (sentAt >= endAt) return;
-        try {
-          await call(client, request);
-        } catch {
-          errors += 1;
-          continue;
-        }
-        const doneAt = wallClock();
-        if (doneAt >= startAt && doneAt <= endAt) latencies.push(doneAt - sentAt);
-      }
-    }
-    await Promise.all(Array.from({ length: concurrency }, (_, i) => virtualClient(i)));
-    return { latencies, errors };
+    let running = concurrency;
+    return new Promise((resolve) => {
+      const virtualClient = (/** @type {grpc.Client} */ client) => {
+        let sentAt = 0n;
+        const onAnswer = (/** @type {grpc.ServiceError | null} */ error) => {
+          const doneAt = process.hrtime.bigint();
+          if (error) errors += 1;
+          else if (doneAt >= startNs && doneAt <= endNs && count < latencies.length)
+            latencies[count++] = Number(doneAt - sentAt) / 1e6;
+          if (doneAt >= endNs) {
+            running -= 1;
+            if (running === 0) resolve({ latencies: Array.from(latencies.subarray(0, count)), errors });
+            return;
+          }
+          send();
+        };
+        const send = () => {
+          sentAt = process.hrtime.bigint();
+          client.makeUnaryRequest(METHOD, identity, identity, request, onAnswer);
+        };
+        send();
+      };
+      for (let i = 0; i < concurrency; i++)
+        virtualClient(/** @type {grpc.Client} */ (clients[i % clients.length]));
+    });
   }
   return { run, close: () => clients.forEach((client) => client.close()) };
 }

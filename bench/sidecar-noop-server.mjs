@@ -1,7 +1,11 @@
 // @ts-check
 // The protocol ceiling for `bench/sidecar.mjs`: a grpc-js server on the same KServe v2 proto, loaded
 // with proto-loader as the sidecar loads it, whose ModelInfer answers one fixed response without
-// touching a model. Run as its own process; prints `{"port":N}` on stdout once bound.
+// touching a model. Run as its own process; prints `{"port":N,"metricsPort":M}` on stdout once
+// bound. Its HTTP `/metrics` reports `nodejs_eventloop_lag_max_seconds` as the sidecar does (a 1 ms
+// event-loop delay monitor, reset at every scrape), the baseline for the sidecar's loop delay.
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -18,6 +22,13 @@ const answer = {
   raw_output_contents: [Buffer.from(new Float32Array([0.01]).buffer)],
 };
 
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const metrics = http.createServer((_request, response) => {
+  response.end(`nodejs_eventloop_lag_max_seconds ${loopDelay.max / 1e9}\n`);
+  loopDelay.reset();
+});
+
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
 server.addService(loaded.inference.GRPCInferenceService.service, {
   /** @type {grpc.handleUnaryCall<unknown, unknown>} */
@@ -26,6 +37,12 @@ server.addService(loaded.inference.GRPCInferenceService.service, {
 const port = Number(process.env.NOOP_GRPC_PORT ?? 0);
 server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
   if (error) throw error;
-  process.stdout.write(`${JSON.stringify({ port: bound })}\n`);
+  metrics.listen(0, '127.0.0.1', () => {
+    const address = /** @type {import('node:net').AddressInfo} */ (metrics.address());
+    process.stdout.write(`${JSON.stringify({ port: bound, metricsPort: address.port })}\n`);
+  });
 });
-process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  metrics.close();
+  server.tryShutdown(() => process.exit(0));
+});

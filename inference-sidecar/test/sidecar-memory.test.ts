@@ -7,8 +7,9 @@ import type { InferenceServiceClient, SidecarHandle } from '../src';
 
 /**
  * Memory stays flat over many mixed good and bad requests. CI runs a small count; the benchmark
- * runs the full million (`npm run bench:sidecar`). Client and server share this process, so a leak
- * in either shows in the heap measured after a forced collection.
+ * runs the full million against a sidecar process (`npm run bench:sidecar-memory`). Client and
+ * server share this process, so a leak in either shows in the heap measured after a forced
+ * collection.
  */
 const REQUESTS = Number(process.env.SIDECAR_MEMORY_REQUESTS ?? 10_000);
 const CONCURRENCY = 32;
