@@ -10,6 +10,7 @@ import type { SidecarMetrics } from './metrics';
 import { createModelRepository } from './model-repository';
 import type { ModelRepository } from './model-repository';
 import { loadSidecarProtos } from './proto';
+import { closeAnsweredStreams } from './answered-streams';
 import { startControlPlaneRegistration } from './control-plane-registration';
 import type { Registration } from './control-plane-registration';
 import { readdir } from 'node:fs/promises';
@@ -104,6 +105,7 @@ export async function startSidecar({
         (error, port) => (error ? reject(error) : resolve(port)),
       ),
     );
+    closeAnsweredStreams(grpcServer);
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
       httpServer.listen(config.httpPort, config.host, () => resolve());

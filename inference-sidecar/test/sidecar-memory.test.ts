@@ -43,21 +43,29 @@ function request(i: number): Record<string, unknown> {
   }
 }
 
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
 describe('inference sidecar memory', () => {
   let sidecar: SidecarHandle;
   let client: InferenceServiceClient;
+  let small: InferenceServiceClient;
+  let smallSidecar: SidecarHandle;
 
   beforeAll(async () => {
     const config = { ...readSidecarConfig({}), grpcPort: 0, httpPort: 0, startupModels: ['stock-predictor'] };
-    sidecar = await startSidecar({
-      config,
-      logger: createLogger({ service: 'inference-sidecar', level: 'silent' }),
-    });
+    const logger = createLogger({ service: 'inference-sidecar', level: 'silent' });
+    sidecar = await startSidecar({ config, logger });
     client = createInferenceClient(sidecar.grpcAddress, grpc.credentials.createInsecure());
+    smallSidecar = await startSidecar({ config: { ...config, maxMessageBytes: MAX_MESSAGE_BYTES }, logger });
+    small = createInferenceClient(smallSidecar.grpcAddress, grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': -1,
+    });
   });
   afterAll(async () => {
     client?.close();
+    small?.close();
     await sidecar?.close();
+    await smallSidecar?.close();
   });
 
   async function drive(count: number): Promise<{ ok: number; failed: number }> {
@@ -90,5 +98,35 @@ describe('inference sidecar memory', () => {
     expect(tally).toEqual({ ok: good, failed: REQUESTS - good });
     // A leak of even 200 bytes per request would exceed this.
     expect(after - before).toBeLessThan(Math.max(4 * 1024 * 1024, REQUESTS * 200));
+  }, 120_000);
+
+  // grpc-js answers such a message RESOURCE_EXHAUSTED but never read the rest of the request: each
+  // call's stream stayed open holding what the client sent (~30 KB a call) until the sidecar
+  // closed answered streams itself (answered-streams.ts).
+  it('should not keep what clients sent in messages over the size limit', async () => {
+    const oversize = {
+      model_name: 'stock-predictor',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: ['1', '20'] }],
+      raw_input_contents: [Buffer.alloc(MAX_MESSAGE_BYTES + 32 * 1024, 1)],
+    };
+    const send = (count: number) =>
+      Promise.all(
+        Array.from(
+          { length: count },
+          () =>
+            new Promise<number | undefined>((resolve) =>
+              small.ModelInfer(oversize as never, (error) => resolve(error?.code)),
+            ),
+        ),
+      );
+    await send(200);
+    const before = heapAfterGc();
+    const codes = new Set<number | undefined>();
+    for (let round = 0; round < 10; round++) for (const code of await send(200)) codes.add(code);
+    const after = heapAfterGc();
+
+    expect([...codes]).toEqual([grpc.status.RESOURCE_EXHAUSTED]);
+    // 2,000 calls kept ~25 MiB of heap before the fix.
+    expect(after - before).toBeLessThan(4 * 1024 * 1024);
   }, 120_000);
 });
