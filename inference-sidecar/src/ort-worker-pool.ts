@@ -384,13 +384,26 @@ function readReply(instance: Instance, seq: number): void {
   call.resolve(outputs);
 }
 
+/** How long a stopping worker may take to release its session and exit before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
 async function stopInstance(instance: Instance): Promise<void> {
   instance.alive = false;
+  const exited = new Promise<void>((resolve) => instance.worker.once('exit', () => resolve()));
   Atomics.store(instance.control, STOP, 1);
   Atomics.add(instance.control, REQUEST, 1);
   Atomics.notify(instance.control, REQUEST);
   instance.port.close();
-  await instance.worker.terminate();
+  // The worker releases its session and exits by itself. Terminating it while ONNX Runtime's
+  // session is being released (or finalised) aborts the whole process from native code
+  // ("terminate called after throwing an instance of 'Napi::Error'"), seen on npm start's Ctrl-C.
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
+  });
+  const outcome = await Promise.race([exited, grace]);
+  clearTimeout(timer);
+  if (outcome === 'late') await instance.worker.terminate();
 }
 
 function startWorker(
