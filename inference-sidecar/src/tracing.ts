@@ -6,7 +6,7 @@ import type {
   handleUnaryCall,
   sendUnaryData,
 } from '@grpc/grpc-js';
-import { startServerSpan, tracingEnabled } from '@mlops/runtime';
+import { acceptedRequestId, startServerSpan, tracingEnabled } from '@mlops/runtime';
 import type { Logger, RequestSpan } from '@mlops/runtime';
 
 const SERVICE = 'inference.GRPCInferenceService';
@@ -23,9 +23,6 @@ const SERVER_FAULTS = new Set<GrpcStatus>([
   GrpcStatus.RESOURCE_EXHAUSTED,
   GrpcStatus.DATA_LOSS,
 ]);
-
-/** What the HTTP servers accept as `x-request-id`: no log injection, no huge values. */
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** What a handler answers as its error (`ServerErrorResponse` or a status), or null. */
 type Failure = (Parameters<sendUnaryData<unknown>>[0] & { message?: string }) | null;
@@ -121,9 +118,9 @@ function finish(
   else logger.info(line, 'rpc failed');
 }
 
+/** The caller's `x-request-id`, accepted as the HTTP servers accept it. */
 function requestIdOf(metadata: Metadata): string | undefined {
-  const id = textOf(metadata, 'x-request-id');
-  return id !== undefined && REQUEST_ID.test(id) ? id : undefined;
+  return acceptedRequestId(textOf(metadata, 'x-request-id'));
 }
 
 function textOf(metadata: Metadata, key: string): string | undefined {

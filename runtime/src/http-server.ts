@@ -152,7 +152,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
   );
 
   function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID();
+    const requestId = acceptedRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
     setSecurityHeaders(res, hsts);
     if (applyCors(req, res, allowedOrigins)) return;
@@ -365,7 +365,15 @@ function applyCors(
   return true;
 }
 
-function headerValue(value: string | string[] | undefined, pattern = /^[\w.:-]{1,128}$/): string | undefined {
+/** What a service accepts as a caller's `x-request-id`: no log injection, no huge values. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The caller's request id when it is acceptable (see `REQUEST_ID`), else undefined. */
+export function acceptedRequestId(value: string | string[] | undefined): string | undefined {
+  return headerValue(value, REQUEST_ID);
+}
+
+function headerValue(value: string | string[] | undefined, pattern: RegExp): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return v && pattern.test(v) ? v : undefined;
 }

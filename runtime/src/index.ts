@@ -7,7 +7,7 @@ export type { CapturingLogger } from './capturing-logger';
 export { runReadinessChecks } from './readiness';
 export type { ReadinessCheck, ReadinessReport } from './readiness';
 export { createRedisClient, redisReadinessCheck } from './redis';
-export { RateLimitedError, createServiceHttpServer, sendJson } from './http-server';
+export { RateLimitedError, acceptedRequestId, createServiceHttpServer, sendJson } from './http-server';
 export type {
   Authenticate,
   ServiceHttpServer,

@@ -160,11 +160,9 @@ export function startClientSpan(
   name: string,
   attributes?: Attributes,
 ): (RequestSpan & { inject(set: (key: string, value: string) => void): void }) | undefined {
-  if (!active) return undefined;
-  const { api, tracer } = active;
-  const parent = api.context.active();
-  if (api.trace.getSpan(parent) === undefined) return undefined;
-  const span = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, parent);
+  const child = startChildSpan(name, 'CLIENT', attributes);
+  if (!child) return undefined;
+  const { api, span, parent } = child;
   const own = api.trace.setSpan(parent, span);
   return {
     ...wrapSpan(api, span, parent),
@@ -179,11 +177,21 @@ export function startClientSpan(
  * planning). Undefined while tracing is off and outside a traced request.
  */
 export function startInternalSpan(name: string, attributes?: Attributes): RequestSpan | undefined {
+  const child = startChildSpan(name, 'INTERNAL', attributes);
+  return child && wrapSpan(child.api, child.span, child.parent);
+}
+
+/** A span of `kind` under the active one; undefined while tracing is off or outside any span. */
+function startChildSpan(
+  name: string,
+  kind: 'CLIENT' | 'INTERNAL',
+  attributes: Attributes | undefined,
+): { api: OpenTelemetryApi; span: Span; parent: Context } | undefined {
   if (!active) return undefined;
   const { api, tracer } = active;
   const parent = api.context.active();
   if (api.trace.getSpan(parent) === undefined) return undefined;
-  return wrapSpan(api, tracer.startSpan(name, { kind: api.SpanKind.INTERNAL, attributes }, parent), parent);
+  return { api, parent, span: tracer.startSpan(name, { kind: api.SpanKind[kind], attributes }, parent) };
 }
 
 /**

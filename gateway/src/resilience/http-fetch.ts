@@ -86,7 +86,7 @@ export const httpFetch: SubgraphFetch = (url, init = {}) =>
               url,
               response.statusCode ?? 0,
               response.statusMessage ?? '',
-              response.headers,
+              new ResponseHeaders(response.headers),
               chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
             ),
           );
@@ -107,7 +107,6 @@ export const httpFetch: SubgraphFetch = (url, init = {}) =>
 
 /** A complete answer held in memory: its body can be read any number of times, and clones are free. */
 export class BufferedResponse implements FetcherResponse {
-  readonly headers: FetcherHeaders;
   readonly redirected = false;
   bodyUsed = false;
 
@@ -115,11 +114,9 @@ export class BufferedResponse implements FetcherResponse {
     readonly url: string,
     readonly status: number,
     readonly statusText: string,
-    headers: http.IncomingHttpHeaders,
+    readonly headers: FetcherHeaders,
     private readonly body: Buffer,
-  ) {
-    this.headers = new ResponseHeaders(headers);
-  }
+  ) {}
 
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
@@ -142,9 +139,7 @@ export class BufferedResponse implements FetcherResponse {
   }
 
   clone(): BufferedResponse {
-    const clone = new BufferedResponse(this.url, this.status, this.statusText, {}, this.body);
-    (clone as { headers: FetcherHeaders }).headers = this.headers;
-    return clone;
+    return new BufferedResponse(this.url, this.status, this.statusText, this.headers, this.body);
   }
 }
 
