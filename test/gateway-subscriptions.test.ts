@@ -2,8 +2,6 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createGateway } from '@mlops/gateway';
 import type { GatewayHandle, GatewayOptions } from '@mlops/gateway';
-import { createEventQueue } from '@mlops/runtime';
-import type { EventQueue } from '@mlops/runtime';
 import { ErrorCode, WebSocketCloseCode, composeSupergraph } from '@mlops/schema';
 import WebSocket from 'ws';
 import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
@@ -11,92 +9,8 @@ import type { TestSubgraph } from './support/federation-subgraph';
 import { connectGraphQLWs, recordSubscription } from './support/graphql-ws-client';
 import { postGraphQL } from './support/graphql-http';
 import { writeSupergraphFile } from './support/supergraph-file';
+import { FEDERATION, PRICES, TickTopic, startCatalog, startTicker } from './support/ticker-federation';
 import type { SupergraphFile } from './support/supergraph-file';
-
-const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
-
-interface Tick {
-  seq: number;
-  symbol: string;
-  note?: string;
-}
-
-/** The ticks every `ticks(symbol:)` subscription at the ticker subgraph receives. */
-class TickTopic {
-  readonly subscribers = new Set<{ symbol: string; queue: EventQueue<Tick> }>();
-  /** Every `ticks` subscription the subgraph started (what the gateway's sharing saves). */
-  started = 0;
-
-  open(symbol: string): AsyncIterable<{ ticks: Tick }> {
-    this.started += 1;
-    const entry = {
-      symbol,
-      queue: createEventQueue<Tick>({
-        capacity: 100_000,
-        onClose: () => this.subscribers.delete(entry),
-      }),
-    };
-    this.subscribers.add(entry);
-    const { queue } = entry;
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          const step = await queue.next();
-          return step.done ? step : { done: false, value: { ticks: step.value } };
-        },
-        return: async () => {
-          await queue.return();
-          return { done: true, value: undefined };
-        },
-      }),
-    };
-  }
-
-  publish(tick: Tick): void {
-    for (const subscriber of this.subscribers)
-      if (subscriber.symbol === tick.symbol) subscriber.queue.push(tick);
-  }
-
-  async waitForSubscribers(count: number): Promise<void> {
-    for (let i = 0; i < 500 && this.subscribers.size !== count; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    expect(this.subscribers.size).toBe(count);
-  }
-}
-
-const NAMES: Record<string, string> = { ACME: 'Acme Corp', INIT: 'Initech' };
-const PRICES: Record<string, number> = { ACME: 101.5, INIT: 7.25 };
-
-function startTicker(topic: TickTopic): Promise<TestSubgraph> {
-  return startTestSubgraph({
-    name: 'ticker',
-    sdl: `${FEDERATION}
-      type Query { tickerStatus: String }
-      type Subscription { ticks(symbol: String!): Tick! }
-      type Tick { seq: Int!  note: String  quote: Quote! }
-      type Quote @key(fields: "symbol") { symbol: String! }`,
-    resolvers: {
-      Query: { tickerStatus: () => 'ok' },
-      Subscription: {
-        ticks: { subscribe: (_: unknown, { symbol }: { symbol: string }) => topic.open(symbol) },
-      },
-      Tick: { quote: (tick: Tick) => ({ symbol: tick.symbol }) },
-    } as never,
-  });
-}
-
-function startCatalog(): Promise<TestSubgraph> {
-  return startTestSubgraph({
-    name: 'catalog',
-    sdl: `${FEDERATION}
-      type Query { catalogSize: Int }
-      type Quote @key(fields: "symbol") { symbol: String!  name: String! }`,
-    resolvers: {
-      Query: { catalogSize: () => Object.keys(NAMES).length },
-      Quote: { __resolveReference: ({ symbol }: { symbol: string }) => ({ symbol, name: NAMES[symbol] }) },
-    },
-  });
-}
 
 function startPricing(port = 0): Promise<TestSubgraph> {
   return startTestSubgraph({

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,8 @@ import { signIdentityHeaders } from '@mlops/runtime';
 import { freePort } from './support/fake-stack';
 import { postGraphQL } from './support/graphql-http';
 import { TEST_IDENTITY_KEYS, TEST_IDENTITY_KEYS_VALUE } from './support/identity';
-import { startOtlpReceiver } from './support/otlp-receiver';
-import type { OtlpReceiver, ReceivedSpan } from './support/otlp-receiver';
+import { CLIENT, SERVER, newSpanId, newTraceId, only, startOtlpReceiver } from './support/otlp-receiver';
+import type { OtlpReceiver } from './support/otlp-receiver';
 import { startGatewayProcess } from './support/processes';
 import type { GatewayProcess } from './support/processes';
 import { startServiceProcess } from './support/service-process';
@@ -25,25 +24,7 @@ import type { SupergraphFile } from './support/supergraph-file';
  * (the batch processor's 5 s schedule would not have sent them yet).
  */
 
-const SERVER = 2;
-const CLIENT = 3;
 const LIST_EXPERIMENTS = 'query ListExperiments { experiments(first: 1) { nodes { id } } }';
-
-const newTraceId = () => randomBytes(16).toString('hex');
-const newSpanId = () => randomBytes(8).toString('hex');
-
-function only(spans: readonly ReceivedSpan[], where: Partial<ReceivedSpan>): ReceivedSpan {
-  const matching = spans.filter((span) =>
-    Object.entries(where).every(([key, value]) => span[key as keyof ReceivedSpan] === value),
-  );
-  if (matching.length !== 1) {
-    throw new Error(
-      `Expected one span like ${JSON.stringify(where)}, found ${matching.length} among:\n` +
-        spans.map((s) => `  ${s.serviceName} ${s.name} (kind ${s.kind})`).join('\n'),
-    );
-  }
-  return matching[0]!;
-}
 
 /** The experiments subgraph and a gateway in front of it, as two processes. */
 async function startGatewayOverExperiments(
@@ -289,6 +270,111 @@ describe('tracing and request ids from the deployments subgraph to a sidecar', (
     });
     expect(sidecar.logLines()).toContainEqual(
       expect.objectContaining({ msg: 'rpc', rpc: 'ServerReady', requestId: 'probe-request-1' }),
+    );
+  });
+});
+
+describe('tracing and request ids from the deployments subgraph to the models subgraph', () => {
+  let receiver: OtlpReceiver;
+  let dataDir: string;
+  let models: ServiceProcess;
+  let deployments: ServiceProcess;
+  let deploymentsUrl: string;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mlops-tracing-registry-'));
+    const [modelsPort, deploymentsPort] = [await freePort(), await freePort()];
+    models = await startServiceProcess(
+      'subgraphs/models/dist/main.js',
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        PORT: String(modelsPort),
+        DATA_DIR: path.join(dataDir, 'models'),
+        INTERNAL_IDENTITY_KEYS: TEST_IDENTITY_KEYS_VALUE,
+        // Its request log lines (debug) are what must carry the deployments request's id.
+        LOG_LEVEL: 'debug',
+      },
+      `http://127.0.0.1:${modelsPort}/ready`,
+    );
+    deploymentsUrl = `http://127.0.0.1:${deploymentsPort}/graphql`;
+    deployments = await startServiceProcess(
+      'subgraphs/deployments/dist/main.js',
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        PORT: String(deploymentsPort),
+        DATA_DIR: path.join(dataDir, 'deployments'),
+        MODELS_SUBGRAPH_URL: `http://127.0.0.1:${modelsPort}/graphql`,
+        ENDPOINT_PROBE_INTERVAL_MS: '0',
+        INTERNAL_IDENTITY_KEYS: TEST_IDENTITY_KEYS_VALUE,
+        LOG_LEVEL: 'warn',
+      },
+      `http://127.0.0.1:${deploymentsPort}/ready`,
+    );
+  });
+  afterAll(async () => {
+    await deployments?.stop();
+    await models?.stop();
+    await receiver?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** As an admin, signed as the gateway signs, straight to the deployments subgraph. */
+  const asAdmin = (query: string, headers: Record<string, string> = {}) =>
+    postGraphQL(deploymentsUrl, query, {
+      headers: {
+        ...signIdentityHeaders(
+          {
+            subject: 'tracing-test',
+            issuer: 'test',
+            roles: ['admin'],
+            scopes: [],
+            expiresAt: Math.floor(Date.now() / 1000) + 300,
+          },
+          TEST_IDENTITY_KEYS,
+        ),
+        ...headers,
+      },
+    });
+
+  it("should carry traceparent and x-request-id on the registry check, the models subgraph's span a child of its client span", async () => {
+    const pool = await asAdmin('mutation { createServingPool(name: "registry-traced") { name } }');
+    expect(pool.body.errors).toBeUndefined();
+    const traceId = newTraceId();
+    const callerSpanId = newSpanId();
+    const created = await asAdmin(
+      `mutation CreateDeployment { createDeployment(input: {
+        name: "traced", pool: "registry-traced", strategy: DIRECT,
+        models: [{ modelName: "unregistered", version: 1, weight: 100 }]
+      }) { name } }`,
+      { traceparent: `00-${traceId}-${callerSpanId}-01`, 'x-request-id': 'create-deployment-1' },
+    );
+    // The registry answered: the version does not exist.
+    expect(created.body.errors).toEqual([
+      expect.objectContaining({
+        message: "The model registry has no version 1 of 'unregistered'",
+        extensions: expect.objectContaining({ code: 'NOT_FOUND' }),
+      }),
+    ]);
+
+    await deployments.stop();
+    await models.stop();
+
+    const trace = receiver.spans.filter((span) => span.traceId === traceId);
+    const server = only(trace, { serviceName: 'deployments', kind: SERVER });
+    expect(server).toMatchObject({ name: 'POST /graphql CreateDeployment', parentSpanId: callerSpanId });
+    const call = only(trace, { serviceName: 'deployments', kind: CLIENT });
+    expect(call).toMatchObject({
+      name: 'POST',
+      parentSpanId: server.spanId,
+      attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200 },
+    });
+    expect(only(trace, { serviceName: 'models', kind: SERVER })).toMatchObject({
+      name: 'POST /graphql RegistryVersionStatus',
+      parentSpanId: call.spanId,
+    });
+    expect(models.logLines()).toContainEqual(
+      expect.objectContaining({ msg: 'request', requestId: 'create-deployment-1', status: 200 }),
     );
   });
 });

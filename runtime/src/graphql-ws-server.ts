@@ -9,12 +9,18 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
 import { codedError, createErrorFormatter } from './graphql-errors';
 import type { Identity } from '@mlops/schema';
+import { acceptedRequestId } from './http-server';
 import type { RequestContextBase } from './http-server';
 import { UnauthenticatedError } from './internal-identity';
 import type { Logger } from './logger';
 
 /** What every WebSocket operation's GraphQL context starts from. */
 export interface WebSocketContextBase extends RequestContextBase {
+  /**
+   * The subscription's id on its connection (the graphql-ws `subscribe` message's `id`, chosen by
+   * the client): with `requestId`, which is the connection's, it names one subscription in logs.
+   */
+  readonly subscriptionId: string;
   /** The `connection_init` payload (where a client puts its token). */
   readonly connectionParams: Readonly<Record<string, unknown>>;
   /** Closes this client's connection, e.g. with `WebSocketCloseCode.SLOW_CONSUMER`. */
@@ -84,6 +90,7 @@ interface ConnectionExtra {
   readonly socket: WebSocket;
   /** The upgrade request's headers (not the request itself, which would pin its buffers). */
   readonly headers: http.IncomingHttpHeaders;
+  /** The upgrade request's `x-request-id` when acceptable, else a new one: every operation's. */
   readonly requestId: string;
   /** Ids of this connection's subscriptions that have started and not ended. */
   readonly active: Set<string>;
@@ -121,7 +128,9 @@ export function serveGraphQLOverWebSocket<TContext>(
   let accepting = true;
 
   const release = (extra: ConnectionExtra, id: string): void => {
-    if (extra.active.delete(id)) subscriptions -= 1;
+    if (!extra.active.delete(id)) return;
+    subscriptions -= 1;
+    logger.debug({ requestId: extra.requestId, subscriptionId: id }, 'subscription ended');
   };
 
   const protocol = makeServer<Record<string, unknown>, ConnectionExtra>({
@@ -159,8 +168,13 @@ export function serveGraphQLOverWebSocket<TContext>(
       }
       ctx.extra.active.add(id);
       subscriptions += 1;
+      logger.debug(
+        { requestId: ctx.extra.requestId, subscriptionId: id, operationName: args.operationName },
+        'subscription started',
+      );
       const contextValue = await options.context({
         requestId: ctx.extra.requestId,
+        subscriptionId: id,
         headers: ctx.extra.headers,
         identity: ctx.extra.identity,
         connectionParams: ctx.connectionParams ?? {},
@@ -250,11 +264,10 @@ export function serveGraphQLOverWebSocket<TContext>(
   server.on('upgrade', onUpgrade);
 
   function accept(socket: WebSocket, request: http.IncomingMessage): void {
-    const headerId = request.headers['x-request-id'];
     const extra: ConnectionExtra = {
       socket,
       headers: request.headers,
-      requestId: typeof headerId === 'string' && /^[\w.:-]{1,128}$/.test(headerId) ? headerId : randomUUID(),
+      requestId: acceptedRequestId(request.headers['x-request-id']) ?? randomUUID(),
       active: new Set(),
       identity: null,
     };

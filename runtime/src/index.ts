@@ -63,11 +63,14 @@ export { createServiceMetrics } from './service-metrics';
 export type { ServiceMetrics } from './service-metrics';
 export {
   injectTraceContext,
+  runUntraced,
   startInternalSpan,
   startClientSpan,
   startServerSpan,
   startTracing,
+  traceContextOf,
   tracingEnabled,
 } from './tracing';
 export type { RequestSpan, TraceContextGetter, Tracing, TracingOptions } from './tracing';
 export { currentRequestId, enableRequestScope } from './request-scope';
+export { startOutgoingCall } from './outgoing-call';

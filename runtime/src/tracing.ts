@@ -195,6 +195,31 @@ function startChildSpan(
 }
 
 /**
+ * The key under which the OpenTelemetry SDK marks a context as not to be traced
+ * (`suppressTracing` of `@opentelemetry/core`, which the runtime does not depend on): the API's
+ * `createContextKey` is `Symbol.for(description)`, so this is the SDK's own key, and the SDK's
+ * tracer answers non-recording spans under it and the W3C propagator injects nothing.
+ */
+const SUPPRESS_TRACING = 'OpenTelemetry SDK Context Key SUPPRESS_TRACING';
+
+/**
+ * Runs `fn` with tracing suppressed: spans started inside (including a library's own, such as
+ * @apollo/gateway's `gateway.execute`) are not recorded and no `traceparent` is sent. For work
+ * that would otherwise start a new trace each time, e.g. every event of a subscription. Just calls
+ * `fn` while tracing is off.
+ */
+export function runUntraced<T>(fn: () => T): T {
+  if (!active) return fn();
+  const { api } = active;
+  return api.context.with(api.context.active().setValue(api.createContextKey(SUPPRESS_TRACING), true), fn);
+}
+
+/** Reads the propagation fields of a request's headers, e.g. a WebSocket upgrade request's. */
+export function traceContextOf(headers: IncomingHttpHeaders): TraceContextGetter {
+  return (key) => firstHeader(headers, key);
+}
+
+/**
  * Writes the active span's `traceparent` (and `tracestate`) with `set`, e.g. into an outgoing
  * request's headers; does nothing while tracing is off or outside any span.
  */
@@ -230,7 +255,7 @@ export function serveInServerSpan(req: IncomingMessage, res: ServerResponse, ser
   // Probes and scrapes would each start a trace every few seconds.
   if (UNTRACED_PATHS.has(path)) return serve();
   const method = req.method ?? 'GET';
-  const span = startServerSpan(`${method} ${path}`, (key) => firstHeader(req.headers, key), {
+  const span = startServerSpan(`${method} ${path}`, traceContextOf(req.headers), {
     'http.request.method': method,
     'url.path': path,
   });

@@ -23,6 +23,8 @@ export interface TestSubgraphOptions {
   readonly resolvers: SubgraphResolvers;
   /** Default 0: a free port. */
   readonly port?: number;
+  /** Where the subgraph's HTTP and WebSocket servers log; default nowhere (`silentLogger`). */
+  readonly logger?: Logger;
 }
 
 /** A real federation subgraph served over HTTP on a free port, recording what reached it. */
@@ -31,6 +33,8 @@ export interface TestSubgraph {
   readonly url: string;
   /** The `x-request-id` of every GraphQL request the subgraph received, in order. */
   readonly requestIds: readonly string[];
+  /** The `traceparent` header of every GraphQL request the subgraph received (undefined: none), in order. */
+  readonly traceparents: readonly (string | undefined)[];
   /** What composition needs: name, routing URL, SDL. */
   readonly definition: SubgraphSdl;
   close(): Promise<void>;
@@ -50,8 +54,10 @@ export async function startTestSubgraph({
   sdl,
   resolvers,
   port = 0,
+  logger = silentLogger(),
 }: TestSubgraphOptions): Promise<TestSubgraph> {
   const requestIds: string[] = [];
+  const traceparents: (string | undefined)[] = [];
   const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers });
   const apollo = new ApolloServer<RequestContextBase>({
     schema,
@@ -63,16 +69,18 @@ export async function startTestSubgraph({
   await apollo.start();
   const http = createServiceHttpServer<RequestContextBase>({
     apollo,
-    logger: silentLogger(),
+    logger,
     context: async (base) => {
       requestIds.push(base.requestId);
+      const { traceparent } = base.headers;
+      traceparents.push(Array.isArray(traceparent) ? traceparent[0] : traceparent);
       return base;
     },
   });
   const websocket = schema.getSubscriptionType()
     ? serveGraphQLOverWebSocket({
         server: http.server,
-        logger: silentLogger(),
+        logger,
         schema,
         context: (base) => base,
         production: false,
@@ -84,6 +92,7 @@ export async function startTestSubgraph({
     name,
     url,
     requestIds,
+    traceparents,
     definition: { name, url, sdl },
     close: () =>
       (closing ??= (async () => {

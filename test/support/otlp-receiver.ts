@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -94,4 +95,27 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** OTLP `SpanKind`s as received. */
+export const INTERNAL = 1;
+export const SERVER = 2;
+export const CLIENT = 3;
+
+/** A W3C trace id / span id, as a caller that starts a trace makes them. */
+export const newTraceId = (): string => randomBytes(16).toString('hex');
+export const newSpanId = (): string => randomBytes(8).toString('hex');
+
+/** The one span matching every field of `where`; throws, listing the spans, when there is not exactly one. */
+export function only(spans: readonly ReceivedSpan[], where: Partial<ReceivedSpan>): ReceivedSpan {
+  const matching = spans.filter((span) =>
+    Object.entries(where).every(([key, value]) => span[key as keyof ReceivedSpan] === value),
+  );
+  if (matching.length !== 1) {
+    throw new Error(
+      `Expected one span like ${JSON.stringify(where)}, found ${matching.length} among:\n` +
+        spans.map((s) => `  ${s.serviceName} ${s.name} (kind ${s.kind})`).join('\n'),
+    );
+  }
+  return matching[0]!;
 }

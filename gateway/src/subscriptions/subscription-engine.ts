@@ -2,7 +2,8 @@ import { executeQueryPlan } from '@apollo/gateway';
 import type { GraphQLDataSource, ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
-import { GraphQLError, print } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, getOperationAST, print } from 'graphql';
 import type {
   DocumentNode,
   ExecutionArgs,
@@ -10,8 +11,22 @@ import type {
   FormattedExecutionResult,
   GraphQLSchema,
 } from 'graphql';
-import { codedError, createEventQueue } from '@mlops/runtime';
-import type { EventQueue, Logger, SubscriptionResult, WebSocketContextBase } from '@mlops/runtime';
+import {
+  codedError,
+  createEventQueue,
+  runUntraced,
+  startInternalSpan,
+  startServerSpan,
+  traceContextOf,
+  tracingEnabled,
+} from '@mlops/runtime';
+import type {
+  EventQueue,
+  Logger,
+  RequestSpan,
+  SubscriptionResult,
+  WebSocketContextBase,
+} from '@mlops/runtime';
 import { ErrorCode, WebSocketCloseCode } from '@mlops/schema';
 import type { AccessRules } from '../auth/access-rules';
 import { createSubscriptionSupergraph } from './subscription-planner';
@@ -59,8 +74,17 @@ export interface SubscriptionEngine {
  * One client operation shared by every subscriber that sent it (same document, variables and
  * identity): one upstream subscription, the rest of the plan executed once per event, and the
  * result fanned out to each subscriber's bounded queue.
+ *
+ * Being shared, its work is no one client's: it has an id of its own (`id`, the `x-request-id` of
+ * its entity fetches), and each client subscription's log line names it. When tracing is on, the
+ * span of each event that needs entity fetches is a child of the `gateway.subscribe` span that
+ * started the stream (`origin`); subscribers that joined later find it by the stream id their own
+ * `gateway.subscribe` span carries.
  */
 interface SharedStream {
+  readonly id: string;
+  /** The upstream subscription it rides (itself possibly shared with other streams). */
+  readonly upstreamId: string;
   readonly subscribers: Set<EventQueue<ExecutionResult>>;
   /** Events whose execution has not finished; each waits for the one before, to keep order. */
   pending: number;
@@ -98,8 +122,12 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
     current: SubscriptionSupergraph,
     plan: SubscriptionPlan,
     args: ExecutionArgs & { contextValue: SubscriptionContext },
+    origin: RequestSpan | undefined,
   ): SharedStream => {
+    const id = randomUUID();
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    // Entity fetches serve every subscriber: they go as the stream, not as the client that started it.
+    const eventArgs = { ...args, contextValue: { ...args.contextValue, requestId: id } };
     const subscribers = new Set<EventQueue<ExecutionResult>>();
     const finish = (error?: GraphQLError): void => {
       if (streams.get(key) === stream) streams.delete(key);
@@ -124,18 +152,21 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       }
       stream.pending += 1;
       stream.tail = stream.tail
-        .then(() => executeEvent(current, plan, event, args))
+        .then(() => executeTracedEvent(current, plan, event, eventArgs, stream, origin))
         .then((result) => {
           stream.pending -= 1;
           for (const subscriber of subscribers) subscriber.push(result);
         })
         .catch((error: unknown) => {
           stream.pending -= 1;
-          logger.error({ err: error }, 'subscription event execution failed');
+          logger.error(
+            { err: error, streamId: id, upstreamId: stream.upstreamId },
+            'subscription event execution failed',
+          );
           finish(codedError(ErrorCode.INTERNAL_SERVER_ERROR, 'A subscription event could not be executed'));
         });
     };
-    const leaveUpstream = upstreams.subscribe(
+    const upstream = upstreams.subscribe(
       {
         serviceName: plan.primary.serviceName,
         operation: plan.primary.operation,
@@ -147,16 +178,55 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
     );
     let left = false;
     const stream: SharedStream = {
+      id,
+      upstreamId: upstream.upstreamId,
       subscribers,
       pending: 0,
       tail: Promise.resolve(),
       leave: () => {
         if (left) return;
         left = true;
-        leaveUpstream();
+        upstream.leave();
       },
     };
     return stream;
+  };
+
+  /**
+   * Executes one event. An event that needs entity fetches gets a `gateway.subscription.event` span
+   * under the stream's origin, and its fetches carry their `traceparent` to the subgraphs; any
+   * other event is executed untraced (no network call to follow, and @apollo/gateway's own spans
+   * would otherwise start a new trace per event). While tracing is off, both are a plain call.
+   */
+  const executeTracedEvent = (
+    current: SubscriptionSupergraph,
+    plan: SubscriptionPlan,
+    event: FormattedExecutionResult,
+    args: ExecutionArgs & { contextValue: SubscriptionContext },
+    stream: SharedStream,
+    origin: RequestSpan | undefined,
+  ): Promise<ExecutionResult> => {
+    const execute = () => executeEvent(current, plan, event, args);
+    if (!plan.rest || !origin) return runUntraced(execute);
+    const span = origin.run(() =>
+      startInternalSpan('gateway.subscription.event', {
+        'graphql.subgraph': plan.primary.serviceName,
+        'gateway.subscription.stream_id': stream.id,
+        'gateway.subscription.upstream_id': stream.upstreamId,
+        'gateway.subscription.subscribers': stream.subscribers.size,
+      }),
+    );
+    if (!span) return runUntraced(execute);
+    return span.run(execute).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        span.end((error as Error).message);
+        throw error;
+      },
+    );
   };
 
   const executeEvent = async (
@@ -213,6 +283,83 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
     return result as ExecutionResult;
   };
 
+  /** Checks access, plans and joins (or starts) the shared stream of one client subscription. */
+  const join = (
+    args: ExecutionArgs & { contextValue: SubscriptionContext },
+    operationName: string | undefined,
+    span: RequestSpan | undefined,
+  ): SubscriptionResult => {
+    const current = supergraph;
+    if (!current) return { errors: [codedError(ErrorCode.UNAVAILABLE, 'The supergraph is not loaded yet')] };
+    const access = options.accessRules().decide(args.document, current.apiSchema, args.contextValue.identity);
+    if (access.denied.length > 0) return { errors: [...access.denied] };
+    let plan: SubscriptionPlan;
+    try {
+      plan = current.plan(args.document, args.operationName ?? undefined);
+    } catch (error) {
+      if (error instanceof GraphQLError) return { errors: [error] };
+      throw error;
+    }
+    const context = args.contextValue;
+    const key = JSON.stringify([
+      generation,
+      context.forwarded.key,
+      args.operationName ?? null,
+      printed(args.document),
+      args.variableValues ?? {},
+    ]);
+    const running = streams.get(key);
+    const joined = running ?? startStream(key, current, plan, args, span);
+    if (!running) streams.set(key, joined);
+    const subgraph = plan.primary.serviceName;
+    span?.setAttribute('graphql.subgraph', subgraph);
+    span?.setAttribute('gateway.subscription.stream_id', joined.id);
+    span?.setAttribute('gateway.subscription.upstream_id', joined.upstreamId);
+    span?.setAttribute('gateway.subscription.shared', running !== undefined);
+    // The link from the client's ids to the shared ones the subgraphs see.
+    logger.debug(
+      {
+        requestId: context.requestId,
+        subscriptionId: context.subscriptionId,
+        operationName,
+        subgraph,
+        streamId: joined.id,
+        upstreamId: joined.upstreamId,
+        sharedStream: running !== undefined,
+      },
+      'subscription joined its stream',
+    );
+    let cancelExpiry = (): void => {};
+    const subscriber: EventQueue<ExecutionResult> = createEventQueue<ExecutionResult>({
+      capacity: queueCapacity,
+      onOverflow: () =>
+        context.closeConnection(
+          WebSocketCloseCode.SLOW_CONSUMER,
+          `Slow consumer: more than ${queueCapacity} events waiting`,
+        ),
+      onClose: () => {
+        cancelExpiry();
+        joined.subscribers.delete(subscriber);
+        if (joined.subscribers.size > 0) return;
+        if (streams.get(key) === joined) streams.delete(key);
+        joined.leave();
+      },
+    });
+    joined.subscribers.add(subscriber);
+    const expiresAt = context.identity?.expiresAt;
+    if (expiresAt !== undefined) {
+      cancelExpiry = scheduleAt(expiresAt * 1000, () =>
+        subscriber.fail(
+          codedError(
+            ErrorCode.UNAUTHENTICATED,
+            'The token expired; reconnect with a fresh token and subscribe again from the last cursor received',
+          ),
+        ),
+      );
+    }
+    return subscriber;
+  };
+
   return {
     setSupergraph(supergraphSdl) {
       const previous = supergraph;
@@ -232,63 +379,26 @@ export function createSubscriptionEngine(options: SubscriptionEngineOptions): Su
       return supergraph.apiSchema;
     },
     async subscribe(args) {
-      const current = supergraph;
-      if (!current)
-        return { errors: [codedError(ErrorCode.UNAVAILABLE, 'The supergraph is not loaded yet')] };
-      const access = options
-        .accessRules()
-        .decide(args.document, current.apiSchema, args.contextValue.identity);
-      if (access.denied.length > 0) return { errors: [...access.denied] };
-      let plan: SubscriptionPlan;
+      const { headers } = args.contextValue;
+      const operationName = args.operationName ?? getOperationAST(args.document)?.name?.value;
+      // The start only: a span held open for a subscription's lifetime (hours) would be exported
+      // only at its end, and a trace would never be complete. It continues the upgrade request's
+      // traceparent, so every subscription of one connection joins the trace its client sent.
+      const span = tracingEnabled()
+        ? startServerSpan('gateway.subscribe', traceContextOf(headers), {
+            'graphql.operation.type': 'subscription',
+            ...(operationName === undefined ? {} : { 'graphql.operation.name': operationName }),
+          })
+        : undefined;
+      let result: SubscriptionResult;
       try {
-        plan = current.plan(args.document, args.operationName ?? undefined);
+        result = join(args, operationName, span);
       } catch (error) {
-        if (error instanceof GraphQLError) return { errors: [error] };
+        span?.end((error as Error).message);
         throw error;
       }
-      const context = args.contextValue;
-      const key = JSON.stringify([
-        generation,
-        context.forwarded.key,
-        args.operationName ?? null,
-        printed(args.document),
-        args.variableValues ?? {},
-      ]);
-      let stream = streams.get(key);
-      if (!stream) {
-        stream = startStream(key, current, plan, args);
-        streams.set(key, stream);
-      }
-      const joined = stream;
-      let cancelExpiry = (): void => {};
-      const subscriber: EventQueue<ExecutionResult> = createEventQueue<ExecutionResult>({
-        capacity: queueCapacity,
-        onOverflow: () =>
-          context.closeConnection(
-            WebSocketCloseCode.SLOW_CONSUMER,
-            `Slow consumer: more than ${queueCapacity} events waiting`,
-          ),
-        onClose: () => {
-          cancelExpiry();
-          joined.subscribers.delete(subscriber);
-          if (joined.subscribers.size > 0) return;
-          if (streams.get(key) === joined) streams.delete(key);
-          joined.leave();
-        },
-      });
-      joined.subscribers.add(subscriber);
-      const expiresAt = context.identity?.expiresAt;
-      if (expiresAt !== undefined) {
-        cancelExpiry = scheduleAt(expiresAt * 1000, () =>
-          subscriber.fail(
-            codedError(
-              ErrorCode.UNAUTHENTICATED,
-              'The token expired; reconnect with a fresh token and subscribe again from the last cursor received',
-            ),
-          ),
-        );
-      }
-      return subscriber;
+      span?.end(Symbol.asyncIterator in result ? undefined : result.errors?.map((e) => e.message).join('; '));
+      return result;
     },
     stats() {
       let subscribers = 0;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import { createClient } from 'graphql-ws';
@@ -37,15 +38,32 @@ export interface UpstreamPoolOptions {
   readonly keepAliveMs?: number;
 }
 
+/** One listener's place in an upstream subscription. */
+export interface UpstreamMembership {
+  /**
+   * The upstream subscription's id: its graphql-ws `id` at the subgraph, which the subgraph logs
+   * with the `x-request-id` of the socket (see `UpstreamPool`). Shared by every listener of it.
+   */
+  readonly upstreamId: string;
+  /** Leaves the upstream subscription; the last listener leaving ends it. */
+  leave(): void;
+}
+
 /**
  * Subscriptions to subgraphs over graphql-ws, shared: identical requests (same subgraph, operation,
  * variables and identity) ride one upstream subscription, and every subscription to one subgraph
  * as one identity shares one socket. A broken socket ends its subscriptions with UNAVAILABLE rather
  * than silently resubscribing, because only the client knows the cursor to resume from.
+ *
+ * Since both are shared, neither carries a client's request id: each socket's upgrade request
+ * carries an `x-request-id` of its own (logged here when it opens), and each upstream subscription
+ * is sent with a graphql-ws `id` made here (`UpstreamMembership.upstreamId`), so the subgraph's
+ * log lines of one upstream subscription name both, and the gateway's log of each client
+ * subscription names the upstream id it rides.
  */
 export interface UpstreamPool {
-  /** Starts (or joins) the upstream subscription; the returned function leaves it. */
-  subscribe(request: UpstreamRequest, listener: UpstreamListener): () => void;
+  /** Starts (or joins) the upstream subscription. */
+  subscribe(request: UpstreamRequest, listener: UpstreamListener): UpstreamMembership;
   /** Upstream subscriptions running now. */
   size(): number;
   /** Ends every upstream subscription (listeners get no further calls) and closes the sockets. */
@@ -53,6 +71,7 @@ export interface UpstreamPool {
 }
 
 interface SharedSubscription {
+  readonly id: string;
   readonly listeners: Set<UpstreamListener>;
   dispose(): void;
 }
@@ -61,6 +80,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const { logger, keepAliveMs = 10_000 } = options; // 10 s
   const clients = new Map<string, Client>();
   const shared = new Map<string, SharedSubscription>();
+  // graphql-ws asks for a subscription's id synchronously inside `subscribe`, with its payload.
+  const upstreamIds = new WeakMap<object, string>();
 
   const clientFor = (serviceName: string, identity: ForwardedIdentity): Client => {
     const key = `${serviceName}\u0000${identity.key}`;
@@ -68,7 +89,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     if (!client) {
       client = createClient({
         url: options.webSocketUrl(serviceName),
-        webSocketImpl: WebSocket,
+        webSocketImpl: socketWithRequestId((requestId) =>
+          logger.debug({ subgraph: serviceName, upstreamRequestId: requestId }, 'upstream socket opening'),
+        ),
+        generateID: (payload) => upstreamIds.get(payload) ?? randomUUID(),
         connectionParams: () => ({ headers: identity.headers() }),
         lazy: true,
         lazyCloseTimeout: 1_000, // 1 s: a resubscribe right after the last leaves reuses the socket
@@ -81,23 +105,30 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   };
 
   const start = (key: string, request: UpstreamRequest): SharedSubscription => {
+    const id = randomUUID();
     const listeners = new Set<UpstreamListener>();
     const finish = (error?: GraphQLError): void => {
       if (shared.get(key) !== entry) return;
       shared.delete(key);
       for (const listener of listeners) listener.end(error);
     };
+    const payload = {
+      query: request.operation,
+      operationName: request.operationName,
+      variables: { ...request.variables },
+    };
+    upstreamIds.set(payload, id);
     const dispose = clientFor(request.serviceName, request.identity).subscribe<Record<string, unknown>>(
-      { query: request.operation, operationName: request.operationName, variables: { ...request.variables } },
+      payload,
       {
         next: (result) => {
           for (const listener of listeners) listener.next(result as FormattedExecutionResult);
         },
-        error: (error) => finish(upstreamError(request.serviceName, error, logger)),
+        error: (error) => finish(upstreamError(request.serviceName, id, error, logger)),
         complete: () => finish(),
       },
     );
-    const entry: SharedSubscription = { listeners, dispose };
+    const entry: SharedSubscription = { id, listeners, dispose };
     return entry;
   };
 
@@ -110,17 +141,17 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         request.operation,
         request.variables,
       ]);
-      let entry = shared.get(key);
-      if (!entry) {
-        entry = start(key, request);
-        shared.set(key, entry);
-      }
+      const running = shared.get(key);
+      const entry = running ?? start(key, request);
+      if (!running) shared.set(key, entry);
       entry.listeners.add(listener);
-      const joined = entry;
-      return () => {
-        if (!joined.listeners.delete(listener) || joined.listeners.size > 0) return;
-        if (shared.get(key) === joined) shared.delete(key);
-        joined.dispose();
+      return {
+        upstreamId: entry.id,
+        leave() {
+          if (!entry.listeners.delete(listener) || entry.listeners.size > 0) return;
+          if (shared.get(key) === entry) shared.delete(key);
+          entry.dispose();
+        },
       };
     },
     size: () => shared.size,
@@ -134,8 +165,29 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   };
 }
 
+/**
+ * The `ws` socket graphql-ws opens, with an `x-request-id` of its own on the upgrade request (the
+ * subgraph logs the connection's work with it), reported to `opening` as each socket is made.
+ */
+function socketWithRequestId(
+  opening: (requestId: string) => void,
+): new (address: string | URL, protocols?: string | string[]) => WebSocket {
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      const requestId = randomUUID();
+      super(address, protocols, { headers: { 'x-request-id': requestId } });
+      opening(requestId);
+    }
+  };
+}
+
 /** The one place an upstream failure becomes the error a client sees. */
-function upstreamError(serviceName: string, error: unknown, logger: Logger): GraphQLError {
+function upstreamError(
+  serviceName: string,
+  upstreamId: string,
+  error: unknown,
+  logger: Logger,
+): GraphQLError {
   if (Array.isArray(error) && error.length > 0) {
     // The subgraph refused the subscription (validation, limits): pass its first coded error on.
     const first = error[0] as GraphQLFormattedError;
@@ -147,7 +199,7 @@ function upstreamError(serviceName: string, error: unknown, logger: Logger): Gra
   const closeCode =
     typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : undefined;
   logger.warn(
-    { subgraph: serviceName, closeCode, err: error instanceof Error ? error : undefined },
+    { subgraph: serviceName, upstreamId, closeCode, err: error instanceof Error ? error : undefined },
     'upstream subscription failed',
   );
   return codedError(

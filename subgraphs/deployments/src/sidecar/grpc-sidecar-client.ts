@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { currentRequestId, enableRequestScope, startClientSpan } from '@mlops/runtime';
+import { enableRequestScope, startOutgoingCall } from '@mlops/runtime';
 import type { SidecarClient, SidecarConnector } from './sidecar-client';
 
 type Callback = (error: grpc.ServiceError | null, value: Record<string, unknown>) => void;
@@ -44,14 +44,11 @@ const SERVICE = 'inference.GRPCInferenceService';
  */
 function unary(client: InferenceClient, method: string, request: unknown, deadline: number) {
   const metadata = new grpc.Metadata();
-  const requestId = currentRequestId();
-  if (requestId !== undefined) metadata.set('x-request-id', requestId);
-  const span = startClientSpan(`${SERVICE}/${method}`, {
-    'rpc.system': 'grpc',
-    'rpc.service': SERVICE,
-    'rpc.method': method,
-  });
-  span?.inject((key, value) => metadata.set(key, value));
+  const span = startOutgoingCall(
+    `${SERVICE}/${method}`,
+    { 'rpc.system': 'grpc', 'rpc.service': SERVICE, 'rpc.method': method },
+    (key, value) => metadata.set(key, value),
+  );
   return new Promise<Record<string, unknown>>((resolve, reject) =>
     client[method]!.call(client, request, metadata, { deadline: new Date(deadline) }, (error, value) => {
       span?.setAttribute('rpc.grpc.status_code', error ? error.code : grpc.status.OK);
