@@ -7,13 +7,15 @@ import { SUBGRAPHS, defaultSubgraphUrl } from '@mlops/schema';
 import { subgraphUrlVariable } from './config';
 import type { SupergraphSource } from './config';
 import { withoutSecurityPurpose } from './auth/access-rules';
+import { pinSchemaNamesOneByte } from './one-byte-names';
 
 /** What `ApolloGateway` accepts as `supergraphSdl`: the composed SDL, or a manager that supplies it. */
 export type GatewaySupergraph = string | SupergraphManager;
 
 /**
- * Every supergraph reaches the gateway through `withoutSecurityPurpose`, since `@apollo/gateway`
- * refuses the `@authenticated`/`@requiresScopes` features that this gateway enforces itself.
+ * Every supergraph reaches the gateway through `forGateway`: without the security purpose of its
+ * features, since `@apollo/gateway` refuses the `@authenticated`/`@requiresScopes` features that
+ * this gateway enforces itself, and with its names pinned one-byte (see `pinSchemaNamesOneByte`).
  *
  * Reads the supergraph file (watching it for changes every `pollIntervalMs` when above 0), or
  * prepares to introspect every subgraph in `SUBGRAPHS` (at its override URL, else its default
@@ -39,7 +41,7 @@ export async function loadSupergraph(
       }
       return pollIntervalMs > 0
         ? watchedSupergraph(source.path, initial, pollIntervalMs, logger)
-        : withoutSecurityPurpose(initial);
+        : forGateway(initial);
     }
     case 'introspect': {
       const known = new Set(SUBGRAPHS.map((s) => s.name));
@@ -62,9 +64,9 @@ export async function loadSupergraph(
         async initialize(options) {
           const composed = await composer.initialize({
             ...options,
-            update: (sdl) => options.update(withoutSecurityPurpose(sdl)),
+            update: (sdl) => options.update(forGateway(sdl)),
           });
-          return { ...composed, supergraphSdl: withoutSecurityPurpose(composed.supergraphSdl) };
+          return { ...composed, supergraphSdl: forGateway(composed.supergraphSdl) };
         },
       };
     }
@@ -73,6 +75,10 @@ export async function loadSupergraph(
       throw new Error(`Unknown supergraph source ${JSON.stringify(_exhaustive)}`);
     }
   }
+}
+
+function forGateway(supergraphSdl: string): string {
+  return pinSchemaNamesOneByte(withoutSecurityPurpose(supergraphSdl));
 }
 
 /**
@@ -96,7 +102,7 @@ function watchedSupergraph(
         readFile(file, 'utf8')
           .then((next) => {
             if (next === current) return;
-            update(withoutSecurityPurpose(next));
+            update(forGateway(next));
             current = next;
             logger.info({ file }, 'supergraph reloaded');
           })
@@ -106,7 +112,7 @@ function watchedSupergraph(
           .finally(() => (checking = false));
       }, pollIntervalMs);
       timer.unref();
-      return { supergraphSdl: withoutSecurityPurpose(initial), cleanup: async () => clearInterval(timer) };
+      return { supergraphSdl: forGateway(initial), cleanup: async () => clearInterval(timer) };
     },
   };
 }
