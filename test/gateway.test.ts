@@ -395,6 +395,7 @@ describe('readGatewayConfig', () => {
         keyPrefix: undefined,
       },
       passThrough: true,
+      planExecutor: 'compiled',
       queryPlanning: {
         cacheMiB: 30,
         pathsLimit: 10_000,
@@ -465,6 +466,7 @@ describe('readGatewayConfig', () => {
       QUERY_PLANNING_SLOW_MS: '20',
       QUERY_PLAN_WARMUP: '0',
       GATEWAY_PASS_THROUGH: 'false',
+      GATEWAY_PLAN_EXECUTOR: 'apollo',
     });
 
     expect(config).toEqual({
@@ -495,6 +497,7 @@ describe('readGatewayConfig', () => {
       },
       rateLimits: { perIp: 100, perIdentity: 0, windowSeconds: 10, trustProxy: true, keyPrefix: undefined },
       passThrough: false,
+      planExecutor: 'apollo',
       queryPlanning: {
         cacheMiB: 8,
         pathsLimit: 500,

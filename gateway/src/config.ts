@@ -119,6 +119,12 @@ export interface GatewayConfig {
    */
   readonly passThrough: boolean;
   /**
+   * Who executes query plans: `compiled` (the gateway's executor, with result shaping compiled once
+   * per operation; see `createPlanExecution`) or `apollo` (`@apollo/gateway`'s own). Both answer
+   * the same. `GATEWAY_PLAN_EXECUTOR`; default `compiled`.
+   */
+  readonly planExecutor: 'compiled' | 'apollo';
+  /**
    * HMAC keys the gateway signs each caller's verified identity with for the subgraphs
    * (`x-mlops-identity` + signature headers). `INTERNAL_IDENTITY_KEYS`: `id:base64secret` pairs, the
    * first signing (see `parseInternalIdentityKeys`); default none (subgraphs then trust any caller:
@@ -271,6 +277,8 @@ export function readGatewayConfig(
     },
     passThrough:
       overrides.passThrough ?? read.oneOf('GATEWAY_PASS_THROUGH', ['true', 'false'], 'true') === 'true',
+    planExecutor:
+      overrides.planExecutor ?? read.oneOf('GATEWAY_PLAN_EXECUTOR', ['compiled', 'apollo'], 'compiled'),
     queryPlanning: {
       cacheMiB: overrides.queryPlanning?.cacheMiB ?? read.int('QUERY_PLAN_CACHE_MIB', 30, { min: 1 }),
       pathsLimit:

@@ -32,6 +32,7 @@ import {
   readTrustedDocumentManifest,
 } from './persisted/trusted-documents';
 import { createSingleFetchPassThrough } from './pass-through/single-fetch-pass-through';
+import { createPlanExecution } from './execution/plan-execution';
 import { createQueryPlanning } from './planning/query-planning';
 import { createRequestRateLimiter } from './rate-limiting/request-rate-limiter';
 import { createSubscriptionEngine } from './subscriptions/subscription-engine';
@@ -119,6 +120,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     operationLimits: config.operationLimits,
     observe: (operationName, seconds) => metrics.observeOperation(operationName, 'query', [], seconds),
   });
+  const execution =
+    config.planExecutor === 'compiled'
+      ? createPlanExecution({
+          dataSource: (name) => routedSubgraphs.get(name)?.dataSource,
+          didResolveQueryPlan: config.passThrough ? passThrough.learn : undefined,
+        })
+      : undefined;
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
@@ -175,6 +183,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
   );
   metrics.gauge('gateway_query_plan_cache_plans', 'Query plans cached', () => planning.stats().plans);
+  if (execution) {
+    metrics.counter(
+      'gateway_query_plan_executions_total',
+      "Query plans run by the gateway's compiled executor, or declined to Apollo's (@defer, introspection)",
+      'executor',
+      () => {
+        const { executed, declined } = execution.stats();
+        return { compiled: executed, apollo: declined };
+      },
+    );
+  }
   metrics.counter(
     'gateway_pass_through_answers_total',
     'Single-subgraph queries answered without the Apollo request pipeline (GATEWAY_PASS_THROUGH)',
@@ -210,7 +229,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       cache: redis ? createRedisDocumentCache(redis, 'mlops:apq:', logger) : undefined,
       ttl: 7 * 24 * 3600, // a week: clients re-register on a miss
     },
-    gateway: authorizingGateway(gateway, () => accessRules, planning),
+    gateway: authorizingGateway(gateway, () => accessRules, planning, execution),
     logger,
     formatError: createErrorFormatter(config.production),
     introspection: !config.production,

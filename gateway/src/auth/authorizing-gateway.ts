@@ -6,6 +6,7 @@ import type {
 } from '@apollo/server-gateway-interface';
 import { getOperationAST } from 'graphql';
 import type { Identity } from '@mlops/schema';
+import type { PlanExecution } from '../execution/plan-execution';
 import type { QueryPlanning } from '../planning/query-planning';
 import type { AccessRules } from './access-rules';
 
@@ -21,20 +22,26 @@ export function isCutQueryHash(queryHash: string): boolean {
  * `@apollo/gateway` with the access rules applied before planning: fields the caller may not read
  * are cut from the operation (each answered with a coded error beside the data that is served), and
  * the plan cache key changes with the cut so callers with different rights never share a plan. The
- * operation that remains is planned by `planning` (which may refuse it) before Apollo executes it.
+ * operation that remains is planned by `planning` (which may refuse it), then executed by
+ * `execution` when given and able, else by Apollo's executor.
  */
 export function authorizingGateway(
   gateway: ApolloGateway,
   rules: () => AccessRules,
   planning: QueryPlanning,
+  execution?: PlanExecution,
 ): GatewayInterface {
   return {
     async load(options) {
       const { schema, executor } = await gateway.load(options);
       const planned = (requestContext: GatewayGraphQLRequestContext): Promise<GatewayExecutionResult> => {
+        const prepared = planning.prepare(requestContext);
         // Thrown, so Apollo answers with the refusal's own HTTP status (400), like the other limits.
-        const refusal = planning.prepare(requestContext);
-        if (refusal) throw refusal;
+        if (prepared.kind === 'refused') throw prepared.refusal;
+        if (prepared.kind === 'planned' && execution) {
+          const executed = execution.execute(requestContext, prepared.plan, prepared.schemas);
+          if (executed) return executed;
+        }
         return executor(requestContext);
       };
       return {

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Experimental_DidResolveQueryPlanCallback, GraphQLDataSource } from '@apollo/gateway';
+import type { GraphQLDataSource } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { Kind, getOperationAST, getVariableValues, parse, print } from 'graphql';
 import type {
@@ -13,6 +13,7 @@ import { startInternalSpan } from '@mlops/runtime';
 import type { RequestContextBase, ShortcutAnswer, ShortcutRequest } from '@mlops/runtime';
 import { isCutQueryHash } from '../auth/authorizing-gateway';
 import type { AccessRules } from '../auth/access-rules';
+import type { ResolvedQueryPlan } from '../execution/plan-execution';
 import { checkOperationLimits } from '../limits';
 import type { OperationLimitsOptions } from '../limits';
 import type { GatewayContext, SubgraphReplay } from '../subgraph-data-source';
@@ -68,8 +69,8 @@ export interface SingleFetchPassThroughOptions {
  * coded and masked exactly as on the normal path.
  */
 export interface SingleFetchPassThrough {
-  /** For `new ApolloGateway({ experimental_didResolveQueryPlan })`. */
-  readonly learn: Experimental_DidResolveQueryPlanCallback;
+  /** For `new ApolloGateway({ experimental_didResolveQueryPlan })` and the gateway's own plan executor. */
+  learn(resolved: ResolvedQueryPlan): void;
   /** For the HTTP server's `shortcut`. */
   answer(request: ShortcutRequest, context: RequestContextBase): Promise<ShortcutAnswer | undefined>;
   /** The replay `answer` left for Apollo's run of this request, taken once. */

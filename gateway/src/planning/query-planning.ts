@@ -3,7 +3,7 @@ import { Supergraph, operationFromDocument } from '@apollo/federation-internals'
 import type { Schema } from '@apollo/federation-internals';
 import { QueryPlanner } from '@apollo/query-planner';
 import type { QueryPlan, QueryPlanCache, QueryPlannerConfig } from '@apollo/query-planner';
-import type { DocumentNode, GraphQLError } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Logger } from '@mlops/runtime';
 import { codedError, startInternalSpan } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
@@ -40,6 +40,21 @@ export interface PlannedRequest {
   readonly request: { readonly operationName?: string | null };
 }
 
+/** The schemas a plan was made with, as its executor needs them. */
+export interface PlanningSchemas {
+  /** The client-facing schema (federation-internals' model), which answers are shaped by. */
+  readonly apiSchema: Schema;
+  /** The supergraph as graphql-js (built on first use): `@requires` inputs and rewrites are read with it. */
+  supergraphSchema(): GraphQLSchema;
+}
+
+/** What `prepare` found for one operation. */
+export type Preparation =
+  | { readonly kind: 'planned'; readonly plan: QueryPlan; readonly schemas: PlanningSchemas }
+  | { readonly kind: 'refused'; readonly refusal: GraphQLError }
+  /** Not planned here (no supergraph yet, or a planning error other than the bound): Apollo's executor reports it. */
+  | { readonly kind: 'unplanned' };
+
 export interface QueryPlanningStats {
   readonly hits: number;
   readonly misses: number;
@@ -58,10 +73,11 @@ export interface QueryPlanning {
   /** For `new ApolloGateway({ queryPlannerConfig })`: the shared cache and the planner's bounds. */
   readonly plannerConfig: QueryPlannerConfig;
   /**
-   * Makes sure the plan of this operation is cached; answers the refusal when it may not be planned.
-   * A planning failure other than the search bound is left to Apollo, which reports it as usual.
+   * Makes sure the plan of this operation is cached and answers it; or the refusal when it may not
+   * be planned. A planning failure other than the search bound is left to Apollo, which reports it
+   * as usual.
    */
-  prepare(request: PlannedRequest): GraphQLError | undefined;
+  prepare(request: PlannedRequest): Preparation;
   /** Loads a new supergraph (after `@apollo/gateway` cleared the cache) and warms the cache for it. */
   setSupergraph(supergraphSdl: string): void;
   /** Resolves when the warm-up started by the last `setSupergraph` has finished (tests, shutdown). */
@@ -85,7 +101,7 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
   // Operations the planner gave up on, with their refusal; cleared when the supergraph changes.
   const refusals = new Map<string, GraphQLError>();
   const counts = { hits: 0, misses: 0, refused: 0, warmed: 0 };
-  let loaded: { planner: QueryPlanner; apiSchema: Schema } | undefined;
+  let loaded: { planner: QueryPlanner; schemas: PlanningSchemas } | undefined;
   let warming: Promise<void> = Promise.resolve();
   const plannerConfig: QueryPlannerConfig = {
     cache,
@@ -99,13 +115,13 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
     if (recent.size > options.warmOperations) recent.delete(recent.keys().next().value as string);
   };
 
-  /** Plans and caches; the refusal when the planner's search bound was hit, undefined otherwise. */
+  /** Plans and caches; the plan, the refusal when the planner's search bound was hit, or undefined. */
   const plan = (
     key: string,
     document: DocumentNode,
     operationName: string | undefined,
     resolvedName = operationName,
-  ): GraphQLError | undefined => {
+  ): QueryPlan | GraphQLError | undefined => {
     if (!loaded) return undefined;
     const started = process.hrtime.bigint();
     // Apollo's own `gateway.plan` span never runs: its cache already holds the plan.
@@ -115,7 +131,7 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
     );
     let queryPlan: QueryPlan;
     try {
-      const operation = operationFromDocument(loaded.apiSchema, document, { operationName });
+      const operation = operationFromDocument(loaded.schemas.apiSchema, document, { operationName });
       queryPlan = loaded.planner.buildQueryPlan(operation, {
         recursiveSelectionsLimitDisabled:
           process.env.APOLLO_DISABLE_SECURITY_RECURSIVE_SELECTIONS_CHECK === 'true',
@@ -146,7 +162,7 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
       }
     }
     cache.put(key, queryPlan);
-    return undefined;
+    return queryPlan;
   };
 
   return {
@@ -155,24 +171,37 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
       const operationName = request.request.operationName ?? undefined;
       const key = planStoreKey(request.queryHash, operationName);
       remember(key, request.document, operationName);
-      if (cache.touch(key)) {
+      const schemas = loaded?.schemas;
+      const cached = cache.touch(key);
+      if (cached) {
         counts.hits += 1;
-        return undefined;
+        return schemas ? { kind: 'planned', plan: cached, schemas } : UNPLANNED;
       }
       const refused = refusals.get(key);
       if (refused) {
         counts.refused += 1;
-        return refused;
+        return { kind: 'refused', refusal: refused };
       }
       counts.misses += 1;
-      const refusal = plan(key, request.document, operationName, request.operationName ?? undefined);
-      if (refusal) counts.refused += 1;
-      return refusal;
+      const made = plan(key, request.document, operationName, request.operationName ?? undefined);
+      if (made === undefined || !schemas) return UNPLANNED;
+      if (made instanceof Error) {
+        counts.refused += 1;
+        return { kind: 'refused', refusal: made };
+      }
+      return { kind: 'planned', plan: made, schemas };
     },
     setSupergraph(supergraphSdl) {
       const first = loaded === undefined;
       const supergraph = Supergraph.build(supergraphSdl);
-      loaded = { planner: new QueryPlanner(supergraph, plannerConfig), apiSchema: supergraph.apiSchema() };
+      let supergraphSchema: GraphQLSchema | undefined;
+      loaded = {
+        planner: new QueryPlanner(supergraph, plannerConfig),
+        schemas: {
+          apiSchema: supergraph.apiSchema(),
+          supergraphSchema: () => (supergraphSchema ??= supergraph.schema.toGraphQLJSSchema()),
+        },
+      };
       refusals.clear();
       if (first || recent.size === 0) return;
       const operations = [...recent].reverse(); // the most recent first
@@ -194,7 +223,8 @@ export function createQueryPlanning(options: QueryPlanningOptions, hooks: QueryP
       if (loaded !== target) return; // a newer supergraph started its own warm-up
       if (cache.touch(key) || refusals.has(key)) continue;
       // A document the new supergraph no longer accepts fails planning and is skipped.
-      if (plan(key, document, operationName) === undefined && cache.touch(key)) planned += 1;
+      const made = plan(key, document, operationName);
+      if (made !== undefined && !(made instanceof Error) && cache.touch(key)) planned += 1;
     }
     counts.warmed += planned;
     logger.info(
@@ -211,9 +241,11 @@ export function planStoreKey(queryHash: string, operationName: string | undefine
     : queryHash;
 }
 
+const UNPLANNED: Preparation = { kind: 'unplanned' };
+
 interface PlanCache extends QueryPlanCache {
-  /** Whether the key is cached; marks it recently used. */
-  touch(key: string): boolean;
+  /** The plan cached under the key, marked recently used. */
+  touch(key: string): QueryPlan | undefined;
   put(key: string, plan: QueryPlan): void;
   size(): number;
 }
@@ -242,10 +274,10 @@ function createPlanCache(maxBytes: number): PlanCache {
   return {
     touch(key) {
       const entry = entries.get(key);
-      if (!entry) return false;
+      if (!entry) return undefined;
       entries.delete(key);
       entries.set(key, entry);
-      return true;
+      return entry.plan;
     },
     put,
     size: () => entries.size,
