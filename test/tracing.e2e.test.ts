@@ -24,6 +24,25 @@ import type { SupergraphFile } from './support/supergraph-file';
  * (the batch processor's 5 s schedule would not have sent them yet).
  */
 
+/** As an admin, signed as the gateway signs, straight to a subgraph. */
+function postAsAdmin(url: string, query: string, headers: Record<string, string> = {}) {
+  return postGraphQL(url, query, {
+    headers: {
+      ...signIdentityHeaders(
+        {
+          subject: 'tracing-test',
+          issuer: 'test',
+          roles: ['admin'],
+          scopes: [],
+          expiresAt: Math.floor(Date.now() / 1000) + 300,
+        },
+        TEST_IDENTITY_KEYS,
+      ),
+      ...headers,
+    },
+  });
+}
+
 const LIST_EXPERIMENTS = 'query ListExperiments { experiments(first: 1) { nodes { id } } }';
 
 /** The experiments subgraph and a gateway in front of it, as two processes. */
@@ -200,23 +219,8 @@ describe('tracing and request ids from the deployments subgraph to a sidecar', (
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** As an admin, signed as the gateway signs, straight to the subgraph. */
   const asAdmin = (query: string, headers: Record<string, string> = {}) =>
-    postGraphQL(deploymentsUrl, query, {
-      headers: {
-        ...signIdentityHeaders(
-          {
-            subject: 'tracing-test',
-            issuer: 'test',
-            roles: ['admin'],
-            scopes: [],
-            expiresAt: Math.floor(Date.now() / 1000) + 300,
-          },
-          TEST_IDENTITY_KEYS,
-        ),
-        ...headers,
-      },
-    });
+    postAsAdmin(deploymentsUrl, query, headers);
 
   it('should carry traceparent and x-request-id from a probe request to the sidecar, one span per RPC', async () => {
     for (const mutation of [
@@ -319,23 +323,8 @@ describe('tracing and request ids from the deployments subgraph to the models su
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** As an admin, signed as the gateway signs, straight to the deployments subgraph. */
   const asAdmin = (query: string, headers: Record<string, string> = {}) =>
-    postGraphQL(deploymentsUrl, query, {
-      headers: {
-        ...signIdentityHeaders(
-          {
-            subject: 'tracing-test',
-            issuer: 'test',
-            roles: ['admin'],
-            scopes: [],
-            expiresAt: Math.floor(Date.now() / 1000) + 300,
-          },
-          TEST_IDENTITY_KEYS,
-        ),
-        ...headers,
-      },
-    });
+    postAsAdmin(deploymentsUrl, query, headers);
 
   it("should carry traceparent and x-request-id on the registry check, the models subgraph's span a child of its client span", async () => {
     const pool = await asAdmin('mutation { createServingPool(name: "registry-traced") { name } }');

@@ -29,6 +29,7 @@ import type {
   OperationDefinitionNode,
 } from 'graphql';
 import { startInternalSpan } from '@mlops/runtime';
+import type { RequestSpan } from '@mlops/runtime';
 import type { PlanningSchemas } from '../planning/query-planning';
 import type { GatewayContext } from '../subgraph-data-source';
 import { UnsupportedOperation, compileResultShaper } from './result-shaping';
@@ -215,6 +216,14 @@ async function executeRequest(
     });
     return executePlan(compiled, requestContext, options);
   };
+  return withinSpan(span, run);
+}
+
+/** Runs `run` in `span` when tracing, which ends failed when the answer has errors or it throws. */
+async function withinSpan(
+  span: RequestSpan | undefined,
+  run: () => Promise<GatewayExecutionResult>,
+): Promise<GatewayExecutionResult> {
   if (!span) return run();
   try {
     const result = await span.run(run);
@@ -260,15 +269,7 @@ async function executePlan(
       await executeNode(context, root, { path: [], data: unfilteredData, fullResult: unfilteredData });
     return shapeResult(context, unfilteredData);
   };
-  if (!span) return run();
-  try {
-    const result = await span.run(run);
-    span.end(result.errors ? 'errors' : undefined);
-    return result;
-  } catch (error) {
-    span.end((error as Error).message);
-    throw error;
-  }
+  return withinSpan(span, run);
 }
 
 /** Apollo's post-processing, including how it reports what shaping found. */
