@@ -17,6 +17,7 @@ import type { GatewayConfig } from '@mlops/gateway';
 import { readSidecarConfig } from '@mlops/inference-sidecar';
 import type { SidecarConfig } from '@mlops/inference-sidecar';
 import { readModelsConfig } from '@mlops/models';
+import { readSubgraphMigrationConfig } from '@mlops/runtime/database';
 import type { SubgraphCommonConfig } from '@mlops/runtime/database';
 import { SUBGRAPHS } from '@mlops/schema';
 
@@ -313,12 +314,25 @@ const SUBGRAPH_READERS: Readonly<Record<string, ConfigReader>> = {
   alerts: readAlertsConfig,
 };
 
-/** The configuration reader of the process an entry point starts. */
+/**
+ * The configuration reader of the process an entry point starts: a subgraph's `main.js` reads the
+ * service's configuration, its `migrate.js` only the database's (`readSubgraphMigrationConfig`).
+ */
 function readerFor(entry: string): ConfigReader | undefined {
   if (entry === 'gateway/dist/main.js') return (env) => readGatewayConfig(env);
   if (entry === 'inference-sidecar/dist/main.js') return readSidecarConfig;
-  const subgraph = /^subgraphs\/([\w-]+)\/dist\/(?:main|migrate)\.js$/.exec(entry)?.[1];
-  return subgraph === undefined ? undefined : SUBGRAPH_READERS[subgraph];
+  const [, subgraph, script] = /^subgraphs\/([\w-]+)\/dist\/(main|migrate)\.js$/.exec(entry) ?? [];
+  if (subgraph === undefined || SUBGRAPH_READERS[subgraph] === undefined) return undefined;
+  if (script === 'migrate') return (env) => readSubgraphMigrationConfig(env, { name: subgraph });
+  return SUBGRAPH_READERS[subgraph];
+}
+
+/** Whether a subgraph's `migrate.ts` reads its settings with the reader `readerFor` checks it against. */
+function migrationReadsItsDatabaseOnly(subgraph: string): boolean {
+  const source = readFileSync(path.join(ROOT, 'subgraphs', subgraph, 'src', 'migrate.ts'), 'utf8');
+  return new RegExp(`readSubgraphMigrationConfig\\(process\\.env, \\{ name: '${subgraph}' \\}\\)`).test(
+    source,
+  );
 }
 
 /** What the downward API hands a pod; any plausible value does for the readers. */
@@ -673,6 +687,8 @@ describe.each(builds.map((b) => [b.name, b.manifests] as const))('%s workloads',
     // Init containers run in order, each after the previous one succeeded; the last is the pod's container.
     const jobOrder = [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].map(nodeEntry);
     expect(jobOrder).toEqual(npmOrder);
+    // The Job's containers are checked against the migration reader: each migrate.ts must use it.
+    expect(withMigration.filter((s) => !migrationReadsItsDatabaseOnly(s))).toEqual([]);
     const subgraphs = all.filter(
       (w) => w.manifest.kind === 'Deployment' && /^subgraphs\//.test(nodeEntry(w.container) ?? ''),
     );
@@ -917,6 +933,31 @@ describe('the manifest checks themselves', () => {
     });
     expect(String(refused.error)).toMatch(/JWT_HS256_SECRET is for development only/);
     expect(refused.read).toContain('JWT_HS256_SECRET');
+  });
+
+  // Regression: the migration Job had to be given INTERNAL_IDENTITY_KEYS, which migrating never uses,
+  // because migrate.js read the whole service configuration (required in production).
+  it('should check a migration against its database settings only, not the service configuration', () => {
+    const migrate = readerFor('subgraphs/alerts/dist/migrate.js') as ConfigReader;
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@db/x', LOG_LEVEL: 'warn' };
+    expect(readThrough(migrate, production).error).toBeUndefined();
+    expect(readThrough(readerFor('subgraphs/alerts/dist/main.js') as ConfigReader, production).error).toEqual(
+      expect.objectContaining({ message: expect.stringMatching(/INTERNAL_IDENTITY_KEYS/) }),
+    );
+    const withKeys: Container = {
+      name: 'alerts',
+      image: PLATFORM_IMAGE,
+      command: ['node', 'subgraphs/alerts/dist/migrate.js'],
+      env: [
+        { name: 'DATABASE_URL', value: 'postgres://u@db/x' },
+        { name: 'INTERNAL_IDENTITY_KEYS', value: 'k1:a-key' },
+      ],
+    };
+    const { read } = readThrough(migrate, resolveEnv(withKeys, {}, new Map(), new Map()).env);
+    expect(unreadVariables(withKeys, read)).toEqual(['INTERNAL_IDENTITY_KEYS']);
+    expect(String(readThrough(migrate, { DATABASE_URL: 'mysql://u@db/x' }).error)).toMatch(
+      /DATABASE_URL must use postgres:\/\/ or postgresql:\/\//,
+    );
   });
 
   it('should flag a Service that selects nothing or targets a port the pod does not open', () => {

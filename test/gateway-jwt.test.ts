@@ -206,6 +206,58 @@ describe('npm run token (scripts/dev-token.mjs)', () => {
     expect(identity).toMatchObject({ subject: 'ada', roles: ['ml-engineer'] });
   });
 
+  const claimsOf = (token: string): { iat: number; exp: number; scope?: string } =>
+    JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as never;
+
+  it('should sign a token valid 24 hours by default', () => {
+    const { status, stdout } = run(['viewer'], { JWT_HS256_SECRET: SECRET });
+
+    expect(status).toBe(0);
+    const { iat, exp } = claimsOf(stdout.trim());
+    expect(exp - iat).toBe(86_400);
+    expect(Math.abs(iat - Date.now() / 1000)).toBeLessThan(60);
+  });
+
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['12h', 43_200],
+    ['30d', 2_592_000],
+  ])('should sign a token valid for --ttl %s, which the gateway accepts', async (ttl, seconds) => {
+    const args = ['service', 'service:inference-sidecar', '--scope', 'serving:register'];
+    const spaced = run([...args, '--ttl', ttl], { JWT_HS256_SECRET: SECRET });
+    const joined = run([...args, `--ttl=${ttl}`], { JWT_HS256_SECRET: SECRET });
+
+    for (const { status, stdout } of [spaced, joined]) {
+      expect(status).toBe(0);
+      const { iat, exp, scope } = claimsOf(stdout.trim());
+      expect({ lifetime: exp - iat, scope }).toEqual({ lifetime: seconds, scope: 'serving:register' });
+    }
+    const identity = await createJwtVerifier({ hs256Secret: SECRET }).verify(spaced.stdout.trim());
+    expect(identity).toMatchObject({ subject: 'service:inference-sidecar', scopes: ['serving:register'] });
+  });
+
+  it.each([['0d'], ['30'], ['1.5h'], ['-1d'], ['2w'], ['30 d'], ['99999999999999999d']])(
+    'should refuse --ttl %p with a message naming it, and print no token',
+    (ttl) => {
+      const { status, stdout, stderr } = run(['viewer', '--ttl', ttl], { JWT_HS256_SECRET: SECRET });
+
+      expect(status).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toContain(
+        `--ttl must be a positive whole number of seconds, minutes, hours or days (90s, 15m, 12h, 30d); got '${ttl}'`,
+      );
+    },
+  );
+
+  it('should refuse --ttl without a value', () => {
+    const { status, stdout, stderr } = run(['viewer', '--ttl'], { JWT_HS256_SECRET: SECRET });
+
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/--ttl must be .*; got ''/);
+  });
+
   it('should refuse an unknown role with its usage', () => {
     const { status, stderr } = run(['root'], { JWT_HS256_SECRET: SECRET });
 

@@ -8,5 +8,14 @@ export { createDatabase, query, systemClock } from './database';
 export type { Clock, Database } from './database';
 export type { DatabaseConfig, SqlDialect, SqlFragment } from './sql';
 export { groupBy, toNumber } from './rows';
-export { readSubgraphCommonConfig } from './subgraph-config';
-export type { SubgraphCommonConfig } from './subgraph-config';
+export {
+  readSubgraphCommonConfig,
+  readSubgraphDatabaseConfig,
+  readSubgraphMigrationConfig,
+} from './subgraph-config';
+export type {
+  SubgraphCommonConfig,
+  SubgraphConfigOptions,
+  SubgraphDatabaseConfig,
+  SubgraphMigrationConfig,
+} from './subgraph-config';

@@ -1,11 +1,14 @@
 import { createLogger } from '@mlops/runtime';
-import { migrateToLatest } from '@mlops/runtime/database';
-import { readAlertsConfig } from './config';
+import { migrateToLatest, readSubgraphMigrationConfig } from '@mlops/runtime/database';
 import { createAlertsOrm } from './store/orm';
 
-/** `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false. */
+/**
+ * `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false.
+ * Reads only the database settings and LOG_LEVEL, not the service's configuration: a migration Job
+ * needs no INTERNAL_IDENTITY_KEYS, even under NODE_ENV=production.
+ */
 async function main(): Promise<void> {
-  const config = readAlertsConfig();
+  const config = readSubgraphMigrationConfig(process.env, { name: 'alerts' });
   const logger = createLogger({ service: 'alerts-migrate', level: config.logLevel });
   const orm = await createAlertsOrm(config.database, (message) => logger.debug(message));
   try {

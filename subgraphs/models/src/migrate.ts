@@ -1,11 +1,14 @@
 import { createLogger } from '@mlops/runtime';
-import { migrateToLatest } from '@mlops/runtime/database';
-import { readModelsConfig } from './config';
+import { migrateToLatest, readSubgraphMigrationConfig } from '@mlops/runtime/database';
 import { createModelsOrm } from './store/orm';
 
-/** `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false. */
+/**
+ * `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false.
+ * Reads only the database settings and LOG_LEVEL, not the service's configuration: a migration Job
+ * needs no INTERNAL_IDENTITY_KEYS, even under NODE_ENV=production.
+ */
 async function main(): Promise<void> {
-  const config = readModelsConfig();
+  const config = readSubgraphMigrationConfig(process.env, { name: 'models' });
   const logger = createLogger({ service: 'models-migrate', level: config.logLevel });
   const orm = await createModelsOrm(config.database, (message) => logger.debug(message));
   try {
