@@ -124,6 +124,7 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
   describe('serving pools and endpoints', () => {
     const REGISTER = `mutation($p: String!, $a: String!) { registerEndpoint(pool: $p, grpcAddress: $a) { id grpcAddress status } }`;
     const ENDPOINTS = `query($n: String!) { servingPool(name: $n) { name endpoints { id grpcAddress status statusReason } } }`;
+    const DEREGISTER = `mutation($id: ID!) { deregisterEndpoint(endpointId: $id) { id pool grpcAddress } }`;
 
     it('should register an endpoint idempotently per address', async () => {
       const name = unique('pool');
@@ -151,6 +152,48 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
       // The real sidecar's endpoint aged too; it heartbeats like a live sidecar would.
       await stack.data(REGISTER, { p: pool, a: stack.sidecar.grpcAddress });
     });
+
+    it('should remove a deregistered endpoint from its pool, after which heartbeats answer NOT_FOUND', async () => {
+      const name = unique('pool');
+      await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: name });
+      const leaving = (await stack.data(REGISTER, { p: name, a: '10.0.1.1:8001' })).registerEndpoint;
+      await stack.data(REGISTER, { p: name, a: '10.0.1.2:8001' });
+
+      const left = await stack.data(DEREGISTER, { id: leaving.id });
+
+      expect(left.deregisterEndpoint).toEqual({ id: leaving.id, pool: name, grpcAddress: '10.0.1.1:8001' });
+      const read = await stack.data(ENDPOINTS, { n: name });
+      expect(read.servingPool.endpoints.map((e: { grpcAddress: string }) => e.grpcAddress)).toEqual([
+        '10.0.1.2:8001',
+      ]);
+      const beat = await stack.gql(`mutation($id: ID!) { heartbeat(endpointId: $id) { id } }`, {
+        id: leaving.id,
+      });
+      expect(errorCodes(beat)).toEqual(['NOT_FOUND']);
+      const twice = await stack.gql(DEREGISTER, { id: leaving.id });
+      expect(errorCodes(twice)).toEqual(['NOT_FOUND']);
+      expect(field(twice)).toBe('endpointId');
+      // The same address registering again (a restarted pod) is a new endpoint.
+      const back = (await stack.data(REGISTER, { p: name, a: '10.0.1.1:8001' })).registerEndpoint;
+      expect(back.id).not.toBe(leaving.id);
+    });
+
+    it('should roll out to a pool once an unreachable endpoint has left it (rollouts target only members)', async () => {
+      const name = unique('pool');
+      await stack.data(`mutation($n: String!) { createServingPool(name: $n) { name } }`, { n: name });
+      const { sidecar } = await stack.startSidecar();
+      await stack.data(REGISTER, { p: name, a: sidecar.grpcAddress });
+      // Heartbeating, so UP, yet nothing answers there: rollouts to the pool fail while it is a member.
+      const gone = (await stack.data(REGISTER, { p: name, a: '127.0.0.1:1' })).registerEndpoint;
+      const blocked = dataOf(await create(unique('members'), weighted([1, 100]), 'DIRECT', name));
+      expect(blocked.createDeployment).toMatchObject({ status: 'FAILED' });
+      expect(blocked.createDeployment.currentRevision.statusMessage).toMatch(/127\.0\.0\.1:1/);
+
+      await stack.data(DEREGISTER, { id: gone.id });
+
+      const served = dataOf(await create(unique('members'), weighted([1, 100]), 'DIRECT', name));
+      expect(served.createDeployment).toMatchObject({ status: 'ACTIVE' });
+    }, 30_000);
 
     it('should mark endpoints UP or DOWN by their gRPC ServerReady probe', async () => {
       const name = unique('pool');
@@ -181,6 +224,9 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
       const unknownEndpoint = await stack.gql(`mutation { heartbeat(endpointId: "nope") { id } }`);
       expect(errorCodes(unknownEndpoint)).toEqual(['NOT_FOUND']);
       expect(field(unknownEndpoint)).toBe('endpointId');
+      const unknownLeaving = await stack.gql(DEREGISTER, { id: 'nope' });
+      expect(errorCodes(unknownLeaving)).toEqual(['NOT_FOUND']);
+      expect(field(unknownLeaving)).toBe('endpointId');
       const badAddress = await stack.gql(REGISTER, { p: pool, a: 'no-port' });
       expect(errorCodes(badAddress)).toEqual(['BAD_USER_INPUT']);
       expect(field(badAddress)).toBe('grpcAddress');
@@ -210,13 +256,14 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
         ).toEqual(['NOT_FOUND']);
       });
 
-      it('should refuse registering and heartbeating to a viewer and an anonymous caller, registering nothing', async () => {
+      it('should refuse registering, heartbeating and deregistering to a viewer and an anonymous caller, changing nothing', async () => {
         const name = unique('pool');
         await stack.data(CREATE_POOL, { n: name });
         const { registerEndpoint } = await stack.data(REGISTER, { p: name, a: '10.0.3.1:8001' });
         for (const [headers, code] of refusals) {
           expect(errorCodes(await as(headers, REGISTER, { p: name, a: '10.0.3.2:8001' }))).toEqual([code]);
           expect(errorCodes(await as(headers, HEARTBEAT, { id: registerEndpoint.id }))).toEqual([code]);
+          expect(errorCodes(await as(headers, DEREGISTER, { id: registerEndpoint.id }))).toEqual([code]);
         }
         const read = await stack.data(ENDPOINTS, { n: name });
         expect(read.servingPool.endpoints.map((e: { grpcAddress: string }) => e.grpcAddress)).toEqual([
@@ -224,7 +271,7 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
         ]);
       });
 
-      it('should let a sidecar token holding only serving:register register and heartbeat', async () => {
+      it('should let a sidecar token holding only serving:register register, heartbeat and deregister', async () => {
         const name = unique('pool');
         await stack.data(CREATE_POOL, { n: name });
 
@@ -232,8 +279,13 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
         expect(registered.body.errors).toBeUndefined();
         const { id } = dataOf(registered).registerEndpoint;
         const beat = await as(sidecar, HEARTBEAT, { id });
+        const left = await as(sidecar, DEREGISTER, { id });
 
         expect(beat.body).toEqual({ data: { heartbeat: { id, status: 'UP' } } });
+        expect(left.body).toEqual({
+          data: { deregisterEndpoint: { id, pool: name, grpcAddress: '10.0.3.3:8001' } },
+        });
+        expect((await stack.data(ENDPOINTS, { n: name })).servingPool.endpoints).toEqual([]);
       });
     });
   });

@@ -60,6 +60,7 @@ const EXPECTED: Readonly<Record<string, readonly (readonly string[])[] | 'authen
   ),
   registerEndpoint: [...OPERATORS, ['serving:register']],
   heartbeat: [...OPERATORS, ['serving:register']],
+  deregisterEndpoint: [...OPERATORS, ['serving:register']],
   recordMetrics: [...OPERATORS, ['metrics:write']],
   acknowledgeAlert: 'authenticated',
 };

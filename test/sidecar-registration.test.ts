@@ -1,9 +1,13 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '@mlops/runtime';
 import { readSidecarConfig, startSidecar } from '@mlops/inference-sidecar';
 import type { SidecarHandle } from '@mlops/inference-sidecar';
 import { backends } from './support/databases';
 import { startDeploymentsStack } from './support/deployments-stack';
 import type { DeploymentsStack } from './support/deployments-stack';
+import { freePort } from './support/fake-stack';
+import { startServiceProcess } from './support/service-process';
 import { testToken } from './support/jwt';
 
 /** What `npm start` and a cluster give a sidecar: a service token with the one scope registration takes. */
@@ -23,10 +27,14 @@ describe.each(backends())('sidecar registration with the control plane on %s', (
     await stack?.close();
   });
 
-  /** A sidecar registering with the stack's gateway into `pool`, with `token` as its credential. */
+  /** A sidecar registering with the stack's gateway (or `url`) into `pool`, with `token` as its credential. */
   async function startRegisteringSidecar(
     pool: string,
-    { createPool = false, token }: { createPool?: boolean; token: string | undefined },
+    {
+      createPool = false,
+      token,
+      url = stack.gatewayUrl,
+    }: { createPool?: boolean; token: string | undefined; url?: string },
   ): Promise<SidecarHandle> {
     const sidecar = await startSidecar({
       config: {
@@ -35,7 +43,7 @@ describe.each(backends())('sidecar registration with the control plane on %s', (
         httpPort: 0,
         startupModels: [],
         controlPlane: {
-          url: stack.gatewayUrl,
+          url,
           pool,
           advertiseAddress: undefined,
           heartbeatMs: 100,
@@ -117,6 +125,126 @@ describe.each(backends())('sidecar registration with the control plane on %s', (
       expect(read.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
       expect((await fetch(`${sidecar.httpUrl}/ready`)).status).toBe(200);
     }
+  });
+
+  describe('leaving the pool', () => {
+    it('should deregister when closed, its endpoint leaving the pool at once', async () => {
+      const pool = `leaving-${kind}`;
+      await createPool(pool);
+      const sidecar = await startRegisteringSidecar(pool, { token: SIDECAR_TOKEN });
+      await sidecar.registration!.nextSuccess();
+      expect(await endpointsOf(pool)).toHaveLength(1);
+
+      await sidecar.close();
+
+      expect(sidecar.registration!.endpointId).toBeNull();
+      expect(await endpointsOf(pool)).toEqual([]);
+    });
+
+    it('should deregister when its process is stopped with SIGTERM (a pod restart leaves no DOWN endpoint behind)', async () => {
+      const pool = `sigterm-${kind}`;
+      await createPool(pool);
+      const [grpcPort, httpPort] = [await freePort(), await freePort()];
+      const sidecar = await startServiceProcess(
+        'inference-sidecar/dist/main.js',
+        {
+          SIDECAR_GRPC_PORT: String(grpcPort),
+          SIDECAR_HTTP_PORT: String(httpPort),
+          SIDECAR_MODELS: 'stock-predictor',
+          SIDECAR_CONTROL_PLANE_URL: stack.gatewayUrl,
+          SIDECAR_POOL: pool,
+          SIDECAR_HEARTBEAT_MS: '100',
+          [TOKEN_VARIABLE]: SIDECAR_TOKEN,
+        },
+        `http://127.0.0.1:${httpPort}/ready`,
+      );
+      try {
+        // Registration follows readiness by one call: wait (bounded) until the pool has it.
+        for (let i = 0; i < 100 && (await endpointsOf(pool)).length === 0; i++)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await endpointsOf(pool)).toEqual([
+          expect.objectContaining({ grpcAddress: `127.0.0.1:${grpcPort}`, status: 'UP' }),
+        ]);
+      } finally {
+        await sidecar.stop();
+      }
+
+      expect(sidecar.child.exitCode).toBe(0);
+      expect(await endpointsOf(pool)).toEqual([]);
+      expect(sidecar.logLines().map((line) => line.msg)).toContain('deregistered from the control plane');
+    });
+
+    /**
+     * A stand-in control plane: answers `registerEndpoint` with the id `held`, then holds every
+     * other call unanswered (a control plane that stopped answering), counting the deregistrations.
+     */
+    async function startSilentControlPlane() {
+      const held: http.ServerResponse[] = [];
+      let deregistrations = 0;
+      const server = http.createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          if (body.includes('deregisterEndpoint')) deregistrations++;
+          else if (body.includes('registerEndpoint')) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ data: { registerEndpoint: { id: 'held' } } }));
+            return;
+          }
+          held.push(res);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+        deregistrations: () => deregistrations,
+        /** Stops listening and drops every connection: from now on the address refuses connections. */
+        close: () =>
+          new Promise<void>((resolve) => {
+            for (const res of held) res.destroy();
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      };
+    }
+
+    it('should shut down within its bound (2 s) when the control plane stops answering', async () => {
+      const controlPlane = await startSilentControlPlane();
+      try {
+        const sidecar = await startRegisteringSidecar(`unanswered-${kind}`, {
+          token: SIDECAR_TOKEN,
+          url: controlPlane.url,
+        });
+        await sidecar.registration!.nextSuccess();
+        expect(sidecar.registration!.endpointId).toBe('held');
+
+        const started = Date.now();
+        await sidecar.close();
+        const took = Date.now() - started;
+
+        expect(controlPlane.deregistrations()).toBe(1);
+        expect(took).toBeGreaterThanOrEqual(1_900);
+        expect(took).toBeLessThan(4_000);
+      } finally {
+        await controlPlane.close();
+      }
+    });
+
+    it('should shut down at once when the control plane is unreachable', async () => {
+      const controlPlane = await startSilentControlPlane();
+      const sidecar = await startRegisteringSidecar(`unreachable-${kind}`, {
+        token: SIDECAR_TOKEN,
+        url: controlPlane.url,
+      });
+      await sidecar.registration!.nextSuccess();
+      await controlPlane.close();
+
+      const started = Date.now();
+      await sidecar.close();
+
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(sidecar.registration!.endpointId).toBe('held');
+    });
   });
 });
 

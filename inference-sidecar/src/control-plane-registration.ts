@@ -29,6 +29,12 @@ export interface RegistrationOptions {
    * gateway refuses registrations and heartbeats with UNAUTHENTICATED (logged, retried).
    */
   readonly token?: string;
+  /**
+   * How long `leave()` may take in all (waiting for a call in flight, then `deregisterEndpoint`);
+   * default 2000 ms. Past it, shutdown goes on without deregistering: the endpoint turns DOWN and the
+   * control plane prunes it after its ENDPOINT_PRUNE_AFTER_MS.
+   */
+  readonly deregisterTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -37,7 +43,14 @@ export interface Registration {
   readonly endpointId: string | null;
   /** Resolves after the next successful registration or heartbeat (for tests and start-up logs). */
   nextSuccess(): Promise<void>;
+  /** Stops registering and heartbeating; the endpoint stays registered until it turns DOWN. */
   stop(): void;
+  /**
+   * Graceful shutdown: stops like `stop()`, then tells the control plane this endpoint is leaving
+   * (`deregisterEndpoint`), so traffic and rollouts stop targeting it at once. Bounded by
+   * `deregisterTimeoutMs`; never rejects (a failure is logged).
+   */
+  leave(): Promise<void>;
 }
 
 type GraphQLResult = {
@@ -46,16 +59,32 @@ type GraphQLResult = {
 };
 
 export function startControlPlaneRegistration(options: RegistrationOptions): Registration {
-  const { url, pool, grpcAddress, intervalMs, createPool, identityKeys, token, logger } = options;
+  const {
+    url,
+    pool,
+    grpcAddress,
+    intervalMs,
+    createPool,
+    identityKeys,
+    token,
+    deregisterTimeoutMs = 2_000, // 2 s: well inside a pod's termination grace period
+    logger,
+  } = options;
   const authorization: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   let endpointId: string | null = null;
   let failures = 0;
   let everRegistered = false;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  /** The registration or heartbeat under way, if any. */
+  let inFlight: Promise<void> | null = null;
   let waiters: (() => void)[] = [];
 
-  const call = async (query: string, variables: Record<string, unknown>): Promise<GraphQLResult> => {
+  const call = async (
+    query: string,
+    variables: Record<string, unknown>,
+    signal: AbortSignal = AbortSignal.timeout(Math.max(1_000, intervalMs)),
+  ): Promise<GraphQLResult> => {
     const response = await fetch(url, {
       method: 'POST',
       headers: {
@@ -64,7 +93,7 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
         ...serviceIdentityHeaders('inference-sidecar', identityKeys),
       },
       body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(Math.max(1_000, intervalMs)),
+      signal,
     });
     return (await response.json()) as GraphQLResult;
   };
@@ -100,6 +129,8 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
     const result = await call(`mutation($id: ID!) { heartbeat(endpointId: $id) { id } }`, { id });
     if (codeOf(result) === 'NOT_FOUND') {
       endpointId = null; // forgotten by the control plane: register again
+      // ...unless leaving: this heartbeat may have crossed the deregistration.
+      if (stopped) return;
       return register();
     }
     if (!result.data?.heartbeat) throw failure(result, 'heartbeat failed');
@@ -126,20 +157,64 @@ export function startControlPlaneRegistration(options: RegistrationOptions): Reg
         );
       }
     } finally {
-      if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+      if (!stopped) timer = setTimeout(schedule, intervalMs);
     }
   }
 
-  void tick();
+  function schedule(): void {
+    inFlight = tick().finally(() => {
+      inFlight = null;
+    });
+  }
+
+  function stop(): void {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    timer = null;
+  }
+
+  async function leave(): Promise<void> {
+    stop();
+    const deadline = Date.now() + deregisterTimeoutMs;
+    if (endpointId === null && inFlight) {
+      // A registration in flight may be about to learn the endpoint id: let it finish, within bounds.
+      // (A heartbeat in flight needs no wait: the id is known, and one landing after the
+      // deregistration only answers NOT_FOUND.)
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([
+        inFlight,
+        new Promise((resolve) => (waited = setTimeout(resolve, deregisterTimeoutMs))),
+      ]);
+      clearTimeout(waited);
+    }
+    const id = endpointId;
+    if (id === null) return;
+    try {
+      const result = await call(
+        `mutation($id: ID!) { deregisterEndpoint(endpointId: $id) { id } }`,
+        { id },
+        AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      );
+      // NOT_FOUND: already gone (pruned while the control plane could not hear us), which is the goal.
+      if (!result.data?.deregisterEndpoint && codeOf(result) !== 'NOT_FOUND')
+        throw failure(result, 'deregisterEndpoint failed');
+      endpointId = null;
+      logger.info({ pool, grpcAddress, endpointId: id }, 'deregistered from the control plane');
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message, url, pool, endpointId: id },
+        'could not deregister; the control plane will mark the endpoint DOWN and prune it',
+      );
+    }
+  }
+
+  schedule();
   return {
     get endpointId() {
       return endpointId;
     },
     nextSuccess: () => new Promise<void>((resolve) => waiters.push(resolve)),
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-    },
+    stop,
+    leave,
   };
 }

@@ -24,7 +24,10 @@ export interface SidecarHandle {
   readonly metrics: SidecarMetrics;
   /** Registration with the control plane, when configured. */
   readonly registration: Registration | null;
-  /** Stops taking calls, drains queued and running inferences, releases every model. */
+  /**
+   * Deregisters from the control plane (when registered; bounded by `deregisterTimeoutMs`), stops
+   * taking calls, drains queued and running inferences, releases every model.
+   */
   close(): Promise<void>;
 }
 
@@ -78,8 +81,10 @@ export async function startSidecar({
   let registration: Registration | null = null;
   const stop = async () => {
     state = { phase: 'stopping' };
-    registration?.stop();
     health.stop();
+    // Leave the pool before draining, so the control plane stops targeting this endpoint first;
+    // bounded, so an unreachable control plane never holds shutdown up.
+    await registration?.leave();
     await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
     await repository.close();
     await new Promise<void>((resolve) => {

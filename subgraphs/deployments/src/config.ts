@@ -16,6 +16,12 @@ export interface DeploymentsConfig extends SubgraphCommonConfig {
    */
   readonly probeIntervalMs: number;
   /**
+   * `ENDPOINT_PRUNE_AFTER_MS`; default 3600000 (1 h). An endpoint whose heartbeats stopped is deleted
+   * once it has been DOWN this long (its last heartbeat is older than the heartbeat timeout plus
+   * this), by whichever replica sweeps first. 0 never deletes. Not a non-negative integer: start-up fails.
+   */
+  readonly pruneAfterMs: number;
+  /**
    * `ROLLOUT_TIMEOUT_MS`; default 30000. How long a rollout (loads, readiness polling, traffic) may
    * take on all endpoints before it is FAILED and the previous revision keeps serving.
    */
@@ -38,6 +44,7 @@ export function readDeploymentsConfig(
     ...common,
     heartbeatTimeoutMs: read.int('ENDPOINT_HEARTBEAT_TIMEOUT_MS', 15_000, { min: 1 }), // 15 s
     probeIntervalMs: read.int('ENDPOINT_PROBE_INTERVAL_MS', 5_000, { min: 0 }), // 5 s
+    pruneAfterMs: read.int('ENDPOINT_PRUNE_AFTER_MS', 3_600_000, { min: 0 }), // 1 h
     rolloutTimeoutMs: read.int('ROLLOUT_TIMEOUT_MS', 30_000, { min: 1 }), // 30 s
     modelsSubgraphUrl: read.url('MODELS_SUBGRAPH_URL', ['http', 'https']) ?? 'http://127.0.0.1:4002/graphql',
   };

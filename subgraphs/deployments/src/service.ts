@@ -41,8 +41,9 @@ export interface DeploymentsService {
 }
 
 /**
- * Opens the database, applies pending migrations when configured to, starts the endpoint prober and
- * serves the subgraph over HTTP with `/health` and `/ready`. Fails (closing what it opened) if any step fails.
+ * Opens the database, applies pending migrations when configured to, starts the endpoint sweep
+ * (pruning and probing) and serves the subgraph over HTTP with `/health` and `/ready`. Fails (closing
+ * what it opened) if any step fails.
  */
 export async function startDeploymentsService(
   options: DeploymentsServiceOptions,
@@ -81,7 +82,14 @@ export async function startDeploymentsService(
       controller,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     });
-    const prober = createEndpointProber({ db, sidecars, logger, intervalMs: config.probeIntervalMs });
+    const prober = createEndpointProber({
+      db,
+      sidecars,
+      logger,
+      intervalMs: config.probeIntervalMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      pruneAfterMs: config.pruneAfterMs,
+    });
     stopProber = () => prober.stop();
     const readinessChecks: ReadinessCheck[] = [
       { name: 'database', check: async () => void (await db.knex.raw('SELECT 1')) },

@@ -16,6 +16,8 @@ export interface EndpointReconciler {
   registered(endpoint: EndpointRecord, previous: EndpointRecord | null, now: number): Promise<void> | null;
   /** `"reconciling"`, `"reconcile failed: …"`, or null once reconciled (or never reconciled here). */
   status(endpointId: string): string | null;
+  /** Forgets the outcome kept for an endpoint that left its pool. */
+  left(endpointId: string): void;
 }
 
 /**
@@ -39,5 +41,6 @@ export function createEndpointReconciler(options: EndpointReconcilerOptions): En
       });
     },
     status: (endpointId) => outcomes.get(endpointId) ?? null,
+    left: (endpointId) => void outcomes.delete(endpointId),
   };
 }

@@ -1,5 +1,13 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { createPool, endpointsOfPool, getPool, heartbeat, listPools, registerEndpoint } from '../store/pools';
+import {
+  createPool,
+  deregisterEndpoint,
+  endpointsOfPool,
+  getPool,
+  heartbeat,
+  listPools,
+  registerEndpoint,
+} from '../store/pools';
 import { CHANGES_SERVING, ENDPOINT_REGISTRARS } from './access';
 import type { DeploymentsContext } from './context';
 import { toEndpointNode, toPoolNode } from './mappers';
@@ -56,7 +64,8 @@ export class ServingPoolResolver {
 
   @Directive(ENDPOINT_REGISTRARS)
   @Mutation(() => ServingEndpoint, {
-    description: 'Keeps an endpoint UP; without one for ENDPOINT_HEARTBEAT_TIMEOUT_MS it reports DOWN.',
+    description:
+      'Keeps an endpoint UP; without one for ENDPOINT_HEARTBEAT_TIMEOUT_MS it reports DOWN, and after ENDPOINT_PRUNE_AFTER_MS more it is removed (a later heartbeat answers NOT_FOUND: register again).',
   })
   async heartbeat(
     @Arg('endpointId', () => ID) endpointId: string,
@@ -64,6 +73,21 @@ export class ServingPoolResolver {
   ): Promise<ServingEndpoint> {
     const endpoint = await heartbeat(db, endpointId);
     return toEndpointNode(endpoint, db.clock.now(), heartbeatTimeoutMs, reconciler.status(endpoint.id));
+  }
+
+  @Directive(ENDPOINT_REGISTRARS)
+  @Mutation(() => ServingEndpoint, {
+    description:
+      'Called by a sidecar as it shuts down: removes the endpoint from its pool at once, so rollouts and reconciles no longer target it, and answers it as it was. NOT_FOUND for an unknown endpoint (never registered, already left, or pruned after ENDPOINT_PRUNE_AFTER_MS DOWN).',
+  })
+  async deregisterEndpoint(
+    @Arg('endpointId', () => ID) endpointId: string,
+    @Ctx() { db, heartbeatTimeoutMs, reconciler }: DeploymentsContext,
+  ): Promise<ServingEndpoint> {
+    const endpoint = await deregisterEndpoint(db, endpointId);
+    const status = reconciler.status(endpoint.id);
+    reconciler.left(endpoint.id);
+    return toEndpointNode(endpoint, db.clock.now(), heartbeatTimeoutMs, status);
   }
 
   @Directive(CHANGES_SERVING)

@@ -86,6 +86,41 @@ export async function heartbeat(db: Database, endpointId: string): Promise<Endpo
   return toEndpointRecord(await db.knex('serving_endpoints').where({ id: endpointId }).first());
 }
 
+/**
+ * A sidecar leaving its pool (graceful shutdown): deletes the endpoint and returns it as it was.
+ * Deleted rather than marked: an endpoint is only its row (UP/DOWN is derived from heartbeat and
+ * probe), and the pod that comes back registers a new address anyway. NOT_FOUND when there is no
+ * such endpoint (never registered, already left, or pruned).
+ */
+export async function deregisterEndpoint(db: Database, endpointId: string): Promise<EndpointRecord> {
+  const row: Record<string, unknown> | undefined = await db
+    .knex('serving_endpoints')
+    .where({ id: endpointId })
+    .first();
+  // The delete's count decides, so two concurrent calls answer one endpoint and one NOT_FOUND.
+  const deleted = row ? await db.knex('serving_endpoints').where({ id: endpointId }).delete() : 0;
+  if (!row || deleted === 0)
+    throw new DomainError(ErrorCode.NOT_FOUND, `No serving endpoint with id '${endpointId}'`, {
+      field: 'endpointId',
+    });
+  return toEndpointRecord(row);
+}
+
+/**
+ * Deletes every endpoint that has been DOWN for want of heartbeats for longer than `pruneAfterMs`
+ * (its last heartbeat is older than `heartbeatTimeoutMs + pruneAfterMs`) and returns how many went.
+ * One conditional DELETE, so replicas sweeping at once delete each row once and never a row a
+ * heartbeat has just renewed. An endpoint DOWN only by its probe still heartbeats and is kept.
+ */
+export async function pruneSilentEndpoints(
+  db: Database,
+  heartbeatTimeoutMs: number,
+  pruneAfterMs: number,
+): Promise<number> {
+  const cutoff = db.clock.now() - heartbeatTimeoutMs - pruneAfterMs;
+  return db.knex('serving_endpoints').where('last_heartbeat_at', '<', cutoff).delete();
+}
+
 export async function endpointsOfPool(knex: Knex, pool: string): Promise<EndpointRecord[]> {
   return (await knex('serving_endpoints').where({ pool_name: pool }).orderBy('grpc_address')).map(
     toEndpointRecord,
