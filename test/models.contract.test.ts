@@ -239,6 +239,18 @@ describe.each(backends())('models through the gateway on %s', (kind) => {
       });
     });
 
+    it('should serve an upload back from GET /artifacts/<sha256>, open to every caller without INTERNAL_IDENTITY_KEYS', async () => {
+      const { sha256: stored } = (await upload(modelBytes)).body as { sha256: string };
+      const response = await fetch(artifactsUrl(`/${stored}`));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-length')).toBe(String(modelBytes.length));
+      expect(response.headers.get('etag')).toBe(`"${stored}"`);
+      expect(Buffer.from(await response.arrayBuffer()).equals(modelBytes)).toBe(true);
+      const missing = await fetch(artifactsUrl(`/${'f'.repeat(64)}`));
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
+    });
+
     it('should refuse other methods and validate values', async () => {
       const get = await fetch(artifactsUrl());
       expect(get.status).toBe(405);

@@ -64,9 +64,10 @@ export interface ServiceHttpServerOptions<TContext extends BaseContext> {
   /** Largest accepted request body in bytes; default 1 MiB. Larger bodies answer 413. */
   maxBodyBytes?: number;
   /**
-   * Extra handlers by exact pathname, e.g. `{ '/artifacts': upload }`; default none. `/health`,
-   * `/ready` and the GraphQL `path` take precedence. `maxBodyBytes` does not apply: a route reads
-   * (and limits) its own body.
+   * Extra handlers by exact pathname, e.g. `{ '/artifacts': upload }`, or by prefix with a key
+   * ending in `*` (`{ '/artifacts/*': download }` answers every path under `/artifacts/`; an exact
+   * key wins, then the longest prefix); default none. `/health`, `/ready` and the GraphQL `path`
+   * take precedence. `maxBodyBytes` does not apply: a route reads (and limits) its own body.
    */
   routes?: Readonly<Record<string, RouteHandler>>;
   /**
@@ -146,6 +147,15 @@ export function createServiceHttpServer<TContext extends BaseContext>(
     hsts = false,
   } = options;
   const allowedOrigins = new Set(corsOrigins);
+  const prefixRoutes = Object.entries(routes)
+    .filter(([key]) => key.endsWith('*'))
+    .map(([key, handler]) => [key.slice(0, -1), handler] as const)
+    .sort(([a], [b]) => b.length - a.length);
+  const routeFor = (pathname: string): RouteHandler | undefined => {
+    if (pathname === path) return undefined;
+    if (Object.hasOwn(routes, pathname) && !pathname.endsWith('*')) return routes[pathname];
+    return prefixRoutes.find(([prefix]) => pathname.startsWith(prefix))?.[1];
+  };
 
   const server = http.createServer((req, res) =>
     tracingEnabled() ? serveInServerSpan(req, res, () => serve(req, res)) : serve(req, res),
@@ -203,8 +213,7 @@ export function createServiceHttpServer<TContext extends BaseContext>(
       sendJson(res, report.ready ? 200 : 503, report);
       return;
     }
-    const route =
-      url.pathname !== path && Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    const route = routeFor(url.pathname);
     if (!route && url.pathname !== path) {
       sendJson(res, 404, { errors: [{ message: `No route for ${url.pathname}` }] });
       return;

@@ -9,7 +9,7 @@ import type { Logger, ReadinessCheck } from '@mlops/runtime';
 import type { Clock } from '@mlops/runtime/database';
 import type { ArtifactStore } from './artifacts/artifact-store';
 import { createLocalArtifactStore } from './artifacts/local-artifact-store';
-import { createArtifactUploadRoute } from './artifacts/upload-route';
+import { createArtifactRoutes } from './artifacts/artifact-routes';
 import type { ModelsConfig } from './config';
 import type { ModelsContext } from './graphql/context';
 import { createLoaders } from './graphql/context';
@@ -28,7 +28,7 @@ export interface ModelsServiceOptions {
 }
 
 export interface ModelsService {
-  /** The GraphQL endpoint; `POST /artifacts` uploads beside it. */
+  /** The GraphQL endpoint; `POST /artifacts` uploads and `GET /artifacts/<sha256>` downloads beside it. */
   readonly url: string;
   readonly port: number;
   readonly orm: ModelsOrm;
@@ -38,7 +38,7 @@ export interface ModelsService {
 
 /**
  * Opens the database, applies pending migrations when configured to, and serves the subgraph over
- * HTTP with `/health`, `/ready` and `POST /artifacts`. Fails (closing what it opened) if any step fails.
+ * HTTP with `/health`, `/ready`, `POST /artifacts` and `GET /artifacts/<sha256>`. Fails (closing what it opened) if any step fails.
  */
 export async function startModelsService(options: ModelsServiceOptions): Promise<ModelsService> {
   const { config } = options;
@@ -64,7 +64,11 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       readinessChecks,
       redisUrl: config.redisUrl,
       context: async (base) => ({ ...base, db, registry, loaders: createLoaders(db) }),
-      routes: { '/artifacts': createArtifactUploadRoute({ artifacts, maxBytes: config.maxArtifactBytes }) },
+      routes: createArtifactRoutes({
+        artifacts,
+        maxBytes: config.maxArtifactBytes,
+        identityRequired: config.internalIdentityKeys !== undefined,
+      }),
       port: config.port,
       host: config.host,
       internalIdentityKeys: config.internalIdentityKeys,

@@ -5,6 +5,7 @@ import { DomainError, sendJson } from '@mlops/runtime';
 import type { RouteHandler } from '@mlops/runtime';
 import { readOnnxSignature } from '../onnx/onnx-signature';
 import type { ArtifactStore } from './artifact-store';
+import { sendArtifactError } from './route-errors';
 
 export interface ArtifactUploadRouteOptions {
   readonly artifacts: ArtifactStore;
@@ -17,12 +18,6 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.LIMIT_EXCEEDED]: 413,
 };
-
-function sendError(res: http.ServerResponse, status: number, error: DomainError): void {
-  sendJson(res, status, {
-    errors: [{ message: error.message, extensions: { ...error.details, code: error.code } }],
-  });
-}
 
 /**
  * `POST /artifacts`: streams the body into the store and answers `{ sha256, size, uri }` — 201 when
@@ -39,12 +34,12 @@ export function createArtifactUploadRoute(options: ArtifactUploadRouteOptions): 
   return async (req, res) => {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      sendError(res, 405, new DomainError(ErrorCode.BAD_USER_INPUT, 'Upload artifacts with POST'));
+      sendArtifactError(res, 405, new DomainError(ErrorCode.BAD_USER_INPUT, 'Upload artifacts with POST'));
       return;
     }
     const validate = new URL(req.url ?? '/', 'http://localhost').searchParams.get('validate');
     if (validate !== null && validate !== 'onnx') {
-      sendError(
+      sendArtifactError(
         res,
         400,
         new DomainError(ErrorCode.BAD_USER_INPUT, `validate must be 'onnx'; got '${validate}'`, {
@@ -73,7 +68,11 @@ export function createArtifactUploadRoute(options: ArtifactUploadRouteOptions): 
       const outcome = await readOnnxSignature(await buffer(await artifacts.open(artifact.sha256)));
       if (!outcome.ok) {
         if (created) await artifacts.delete(artifact.sha256);
-        sendError(res, 422, new DomainError(ErrorCode.BAD_USER_INPUT, outcome.reason, { field: 'artifact' }));
+        sendArtifactError(
+          res,
+          422,
+          new DomainError(ErrorCode.BAD_USER_INPUT, outcome.reason, { field: 'artifact' }),
+        );
         return;
       }
       sendJson(res, created ? 201 : 200, { ...artifact, signature: outcome.signature });
@@ -87,5 +86,5 @@ export function createArtifactUploadRoute(options: ArtifactUploadRouteOptions): 
 function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, error: DomainError): void {
   res.setHeader('connection', 'close');
   res.once('finish', () => req.destroy());
-  sendError(res, STATUS_BY_CODE[error.code] ?? 400, error);
+  sendArtifactError(res, STATUS_BY_CODE[error.code] ?? 400, error);
 }

@@ -1,0 +1,50 @@
+import { DomainError } from '@mlops/runtime';
+import { ErrorCode } from '@mlops/schema';
+import type { Identity, Role } from '@mlops/schema';
+
+/** Roles that may download artifacts: those that may change the registry (`MODEL_WRITERS`). */
+export const ARTIFACT_READER_ROLES: readonly Role[] = ['data-scientist', 'ml-engineer', 'admin'];
+
+/** The scope a service token needs to download artifacts without one of those roles. */
+export const ARTIFACT_READ_SCOPE = 'models:read';
+
+/**
+ * Platform services that may download artifacts with their own signed identity
+ * (`serviceIdentityHeaders(<name>, keys)`): the deployments control plane, which hands a version's
+ * file to the sidecars, and the sidecar itself, which loads it.
+ */
+export const ARTIFACT_READING_SERVICES: readonly string[] = ['deployments', 'inference-sidecar'];
+
+/** The issuer `serviceIdentityHeaders` signs with; a token from an identity provider never carries it. */
+const PLATFORM_ISSUER = 'mlops-internal';
+
+/**
+ * Decides whether a caller may download an artifact's bytes; throws UNAUTHENTICATED (no verified
+ * caller) or FORBIDDEN. Registry metadata is open to every caller, but a model file is the model
+ * itself, so it takes a verified caller with a registry role, scope `models:read`, or one of
+ * `ARTIFACT_READING_SERVICES`. With `identityRequired` false (no `INTERNAL_IDENTITY_KEYS`, development)
+ * every caller is anonymous and trusted, as for GraphQL and uploads.
+ */
+export function authorizeArtifactRead(identity: Identity | null, identityRequired: boolean): void {
+  if (!identityRequired) return;
+  if (identity === null) {
+    throw new DomainError(
+      ErrorCode.UNAUTHENTICATED,
+      'Downloading an artifact takes a verified caller: a signed service identity or a token with a registry role',
+    );
+  }
+  if (mayReadArtifacts(identity)) return;
+  throw new DomainError(
+    ErrorCode.FORBIDDEN,
+    `Downloading an artifact takes role ${ARTIFACT_READER_ROLES.join(', ')} or scope '${ARTIFACT_READ_SCOPE}'; '${identity.subject}' has neither`,
+  );
+}
+
+function mayReadArtifacts(identity: Identity): boolean {
+  if (identity.roles.some((role) => ARTIFACT_READER_ROLES.includes(role))) return true;
+  if (identity.scopes.includes(ARTIFACT_READ_SCOPE)) return true;
+  return (
+    identity.issuer === PLATFORM_ISSUER &&
+    ARTIFACT_READING_SERVICES.some((service) => identity.subject === `service:${service}`)
+  );
+}
