@@ -16,8 +16,19 @@ export interface SidecarConfig {
    * repository. The repository extension (RepositoryModelLoad) loads others later.
    */
   readonly startupModels: readonly string[] | 'all';
-  /** `SIDECAR_MAX_MESSAGE_BYTES`; larger requests answer RESOURCE_EXHAUSTED. Default 16 MiB. */
+  /**
+   * `SIDECAR_MAX_MESSAGE_BYTES`: the largest message of every call but RepositoryModelLoad (inference
+   * requests above all) and the largest answer; larger requests answer RESOURCE_EXHAUSTED. Default
+   * 16 MiB.
+   */
   readonly maxMessageBytes: number;
+  /**
+   * `SIDECAR_MAX_MODEL_BYTES`: the largest RepositoryModelLoad message, which may carry a version's
+   * files (`file:<version>/model.onnx` …); larger ones answer RESOURCE_EXHAUSTED. Default 256 MiB.
+   * The transport accepts the larger of the two limits and each call is held to its own, so raising
+   * this never lets a larger inference request through (it is read, then refused).
+   */
+  readonly maxModelBytes: number;
   /**
    * Registration with the deployments control plane, when `SIDECAR_CONTROL_PLANE_URL` (its GraphQL
    * endpoint, usually the gateway) and `SIDECAR_POOL` are both set: `SIDECAR_ADVERTISE_ADDRESS`
@@ -70,6 +81,10 @@ export function readSidecarConfig(
     maxMessageBytes: read.int('SIDECAR_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, {
       min: 1024,
       max: 1024 * 1024 * 1024,
+    }),
+    maxModelBytes: read.int('SIDECAR_MAX_MODEL_BYTES', 256 * 1024 * 1024, {
+      min: 1024,
+      max: 2 ** 31 - 1, // gRPC lengths are 32-bit signed
     }),
     controlPlane: null,
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

@@ -8,6 +8,9 @@ import { toGrpcError } from './grpc-status';
 import { observeRpcs } from './tracing';
 import type { SidecarMetrics } from './metrics';
 import type { ModelRepository } from './model-repository';
+import { loadWithFiles } from './load-with-files';
+import { checkConfigParameter, versionFilesOf } from './model-files';
+import { OversizedRequest } from './request-limits';
 import { createShadowMirror } from './shadow-mirror';
 import type { ShadowMirror } from './shadow-mirror';
 import type {
@@ -143,7 +146,11 @@ export function createInferenceHandlers(
     ModelStreamInfer(call) {
       // Many requests over one stream; an error answers in-band and the stream goes on (Triton).
       const inFlight = new Set<Promise<void>>();
-      call.on('data', (request: ModelInferRequest) => {
+      call.on('data', (request: ModelInferRequest | OversizedRequest) => {
+        if (request instanceof OversizedRequest) {
+          call.write({ error_message: request.details });
+          return;
+        }
         const done = infer(repository, metrics, shadows, request, batcherDeadline(call.getDeadline())).then(
           (response) => void call.write({ error_message: '', infer_response: response }),
           (error: unknown) => void call.write({ error_message: fail(error).details ?? 'inference failed' }),
@@ -171,13 +178,19 @@ export function createInferenceHandlers(
       const run = async () => {
         const { model_name: name, parameters } = call.request;
         const version = repositoryParameter(parameters, 'version');
+        // Triton's load with files: `file:<version>/<name>` bytes and the model's `config` JSON.
+        const files = versionFilesOf(parameters, version);
+        const configJson = repositoryParameter(parameters, 'config');
+        const config = configJson === undefined ? undefined : checkConfigParameter(configJson);
         const trafficJson = repositoryParameter(parameters, 'traffic');
         const traffic = trafficJson === undefined ? undefined : parseTrafficSplit(trafficJson);
         const shadowParam = repositoryParameter(parameters, 'shadow');
         // "" clears the shadow; undefined leaves it as it is.
         const shadow = shadowParam === undefined ? undefined : shadowParam === '' ? null : shadowParam;
         // `traffic` and/or `shadow` without `version` on a serving model reroute without reloading.
-        if (
+        if (files || config !== undefined)
+          await loadWithFiles(repository, logger, name, { files, config }, { version, traffic, shadow });
+        else if (
           (traffic || shadow !== undefined) &&
           version === undefined &&
           repository.versions(name).length > 0
@@ -202,8 +215,8 @@ export function createInferenceHandlers(
 
 /**
  * A repository call's parameter as text: `version` may come as a string or an int64, `traffic` as a
- * JSON string (`{"1": 90, "2": 10}`), `shadow` as a version (or "" to clear). Anything else answers
- * INVALID_ARGUMENT naming the parameter.
+ * JSON string (`{"1": 90, "2": 10}`), `shadow` as a version (or "" to clear), `config` as a JSON
+ * string. Anything else answers INVALID_ARGUMENT naming the parameter.
  */
 function repositoryParameter(
   parameters: Record<string, ModelRepositoryParameter> | undefined,

@@ -3,6 +3,7 @@ import type { ServerErrorResponse } from '@grpc/grpc-js';
 import { ErrorCode } from '@mlops/schema';
 import { DomainError } from '@mlops/runtime';
 import { BatcherError } from './batcher';
+import { VersionExistsError } from './model-files';
 
 /** The one place where domain and batcher failures become gRPC statuses. */
 export function toGrpcError(error: unknown): Partial<ServerErrorResponse> {
@@ -37,6 +38,7 @@ function grpcCode(error: unknown): GrpcStatus {
     case ErrorCode.NOT_FOUND:
       return GrpcStatus.NOT_FOUND;
     case ErrorCode.CONFLICT:
+      return error instanceof VersionExistsError ? GrpcStatus.ALREADY_EXISTS : GrpcStatus.FAILED_PRECONDITION;
     case ErrorCode.INVALID_STATE:
       return GrpcStatus.FAILED_PRECONDITION;
     case ErrorCode.UNAVAILABLE:

@@ -35,20 +35,25 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
   const file = path.join(modelDir, 'config.json');
   const raw = await readJson(file, true);
   if (raw === undefined) return DEFAULTS;
+  return checkModelConfig(raw, (problem) => invalid(file, problem));
+}
+
+/** A parsed config.json checked, with defaults filled in; `invalid` is called with the first problem. */
+export function checkModelConfig(raw: unknown, invalid: (problem: string) => never): ModelConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) invalid('must be a JSON object');
   const config = { ...DEFAULTS, ...(raw as Partial<ModelConfig>) };
   const nonNegative = ['maxBatchSize', 'maxQueueDelayMicros', 'maxQueueSize'] as const;
   for (const key of nonNegative) {
-    if (!Number.isInteger(config[key]) || config[key] < 0)
-      invalid(file, `${key} must be a non-negative integer`);
+    if (!Number.isInteger(config[key]) || config[key] < 0) invalid(`${key} must be a non-negative integer`);
   }
   for (const key of ['instances', 'intraOpThreads'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 1) invalid(file, `${key} must be a positive integer`);
+    if (!Number.isInteger(config[key]) || config[key] < 1) invalid(`${key} must be a positive integer`);
   }
   if (
     !Array.isArray(config.preferredBatchSizes) ||
     config.preferredBatchSizes.some((n) => !Number.isInteger(n) || n < 1 || n > config.maxBatchSize)
   ) {
-    invalid(file, `preferredBatchSizes must be positive integers no larger than maxBatchSize`);
+    invalid(`preferredBatchSizes must be positive integers no larger than maxBatchSize`);
   }
   return config;
 }
@@ -56,11 +61,17 @@ export async function readModelConfig(modelDir: string): Promise<ModelConfig> {
 /** Reads `<version dir>/signature.json`: the tensors a request must send and may ask for. */
 export async function readSignature(versionDir: string): Promise<ModelSignature> {
   const file = path.join(versionDir, 'signature.json');
-  const raw = (await readJson(file, false)) as { inputs?: unknown; outputs?: unknown };
+  return checkSignature(await readJson(file, false), (problem) => invalid(file, problem));
+}
+
+/** A parsed signature.json checked; `invalid` is called with the first problem. */
+export function checkSignature(raw: unknown, invalid: (problem: string) => never): ModelSignature {
+  if (typeof raw !== 'object' || raw === null) invalid('must be a JSON object');
+  const { inputs, outputs } = raw as { inputs?: unknown; outputs?: unknown };
   const specs = (value: unknown, field: string): TensorSpec[] => {
-    if (!Array.isArray(value) || value.length === 0) invalid(file, `${field} must be a non-empty array`);
+    if (!Array.isArray(value) || value.length === 0) invalid(`${field} must be a non-empty array`);
     return (value as unknown[]).map((spec, i) => {
-      const s = spec as Partial<TensorSpec>;
+      const s = (spec ?? {}) as Partial<TensorSpec>;
       const ok =
         typeof s.name === 'string' &&
         (DATATYPES as readonly string[]).includes(String(s.datatype)) &&
@@ -68,13 +79,12 @@ export async function readSignature(versionDir: string): Promise<ModelSignature>
         s.shape.every((d) => Number.isInteger(d) && d >= -1);
       if (!ok)
         invalid(
-          file,
           `${field}[${i}] needs a name, a datatype (${DATATYPES.join(', ')}) and a shape of integers ≥ -1`,
         );
       return { name: s.name!, datatype: s.datatype!, shape: s.shape! };
     });
   };
-  return { inputs: specs(raw.inputs, 'inputs'), outputs: specs(raw.outputs, 'outputs') };
+  return { inputs: specs(inputs, 'inputs'), outputs: specs(outputs, 'outputs') };
 }
 
 async function readJson(file: string, optional: boolean): Promise<unknown> {

@@ -14,6 +14,8 @@ import { closeAnsweredStreams } from './answered-streams';
 import { startControlPlaneRegistration } from './control-plane-registration';
 import type { Registration } from './control-plane-registration';
 import { readdir } from 'node:fs/promises';
+import { removeInterruptedWrites } from './model-files';
+import { limitRequestBytes, refuseOversizedRequests } from './request-limits';
 
 export interface SidecarHandle {
   /** `host:port` of the gRPC server (the bound port when configured as 0). */
@@ -53,10 +55,14 @@ export async function startSidecar({
   });
   const readiness = { ready: () => state.phase === 'serving' };
   const health = createHealthHandlers(readiness);
+  // The transport takes the largest message any call may send; each call is held to its own limit.
   const grpcServer = new Server({
-    'grpc.max_receive_message_length': config.maxMessageBytes,
+    'grpc.max_receive_message_length': Math.max(config.maxMessageBytes, config.maxModelBytes),
     'grpc.max_send_message_length': config.maxMessageBytes,
+    interceptors: [refuseOversizedRequests],
   });
+  const requestLimit = (method: string) =>
+    method === 'RepositoryModelLoad' ? config.maxModelBytes : config.maxMessageBytes;
   const httpServer = http.createServer((req, res) => {
     const send = (status: number, body: string, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type });
@@ -94,6 +100,8 @@ export async function startSidecar({
   };
 
   try {
+    const interrupted = await removeInterruptedWrites(config.modelRepository);
+    if (interrupted.length > 0) logger.warn({ removed: interrupted }, 'removed interrupted model writes');
     const names =
       config.startupModels === 'all' ? await listModels(config.modelRepository) : config.startupModels;
     for (const name of names) {
@@ -101,8 +109,11 @@ export async function startSidecar({
       logger.info({ model: name, version: model.version, config: model.config }, 'model ready');
     }
     const { inferenceService, healthService } = loadSidecarProtos();
-    grpcServer.addService(inferenceService, createInferenceHandlers(repository, readiness, metrics, logger));
-    grpcServer.addService(healthService, health);
+    grpcServer.addService(
+      limitRequestBytes(inferenceService, requestLimit),
+      createInferenceHandlers(repository, readiness, metrics, logger),
+    );
+    grpcServer.addService(limitRequestBytes(healthService, requestLimit), health);
     const grpcPort = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(
         `${config.host}:${config.grpcPort}`,
