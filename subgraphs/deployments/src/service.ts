@@ -70,6 +70,7 @@ export async function startDeploymentsService(
       logger,
       rolloutTimeoutMs: config.rolloutTimeoutMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      versionFiles: registry.versionFiles?.bind(registry),
     });
     // A controller gives up after its rollout timeout, so twice that means the applying process died.
     const operations = createDeploymentOperations({

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '@mlops/runtime';
+import { DomainError, createLogger } from '@mlops/runtime';
+import { ErrorCode } from '@mlops/schema';
 import { createDatabase, migrateToLatest } from '@mlops/runtime/database';
 import type { Database } from '@mlops/runtime/database';
 import { createEndpointReconciler } from '../src/controller/endpoint-reconciler';
@@ -282,6 +283,86 @@ describe('rollout controller', () => {
     expect(reconciler.status(endpoint.id)).toBe(
       "reconcile failed: deployment 'broken-serving': endpoint 10.0.2.2:8001: m version 1: version 1 is not in the repository",
     );
+  });
+  describe("with the registry's files", () => {
+    const files = { sha256: 'ab'.repeat(32), model: Buffer.from('onnx'), signature: Buffer.from('{}') };
+
+    /** A rollout of version 7 of `model` to both endpoints, recording what each load carried. */
+    async function rollOut(
+      name: string,
+      versionFiles: (model: string, version: number) => Promise<typeof files | null>,
+      ready: boolean = false,
+    ) {
+      const loads: { address: string; files: unknown }[] = [];
+      const controller = createRolloutController({
+        db,
+        sidecars: connector((address) => ({
+          modelReady: async () => ready || loads.some((l) => l.address === address),
+          loadVersion: async (_model, _version, _deadline, sent) => void loads.push({ address, files: sent }),
+        })),
+        logger,
+        rolloutTimeoutMs: 1_000,
+        heartbeatTimeoutMs: 60_000,
+        versionFiles,
+      });
+      const { revision } = await createDeployment(db, name, 'pool', {
+        strategy: 'DIRECT',
+        models: [{ modelName: name, version: 7, weight: 100 }],
+      });
+      return { state: await controller.apply('pool', revision, 'rollout'), loads };
+    }
+
+    it('should send every endpoint the version files, fetched once for the whole rollout', async () => {
+      const asked: string[] = [];
+      const { state, loads } = await rollOut('shipped', async (model, version) => {
+        asked.push(`${model}/${version}`);
+        return files;
+      });
+      expect(state).toMatchObject({ phase: 'ACTIVE' });
+      expect(asked).toEqual(['shipped/7']);
+      expect(loads.map((l) => l.address).sort()).toEqual(['10.0.0.1:8001', '10.0.0.2:8001']);
+      for (const load of loads) expect(load.files).toBe(files);
+    });
+
+    it("should load the sidecar's own copy when the registry does not know the version or cannot be reached", async () => {
+      const unknown = await rollOut('unregistered', async () => null);
+      expect(unknown.state).toMatchObject({ phase: 'ACTIVE' });
+      expect(unknown.loads.map((l) => l.files)).toEqual([undefined, undefined]);
+      const down = await rollOut('registry-down', async () => {
+        throw new DomainError(ErrorCode.UNAVAILABLE, 'The model registry did not answer');
+      });
+      expect(down.state).toMatchObject({ phase: 'ACTIVE' });
+      expect(down.loads.map((l) => l.files)).toEqual([undefined, undefined]);
+    });
+
+    it('should fail the rollout, loading nothing, when the registry says the version cannot be served', async () => {
+      const { state, loads } = await rollOut('not-ready', async () => {
+        throw new DomainError(
+          ErrorCode.INVALID_STATE,
+          'not-ready version 7 is PENDING_REGISTRATION in the registry',
+        );
+      });
+      expect(state).toMatchObject({
+        phase: 'FAILED',
+        reason: expect.stringContaining('PENDING_REGISTRATION'),
+      });
+      expect(loads).toEqual([]);
+    });
+
+    it('should not fetch files for a version the endpoints already serve', async () => {
+      const asked: string[] = [];
+      const { state, loads } = await rollOut(
+        'already-serving',
+        async (model) => {
+          asked.push(model);
+          return files;
+        },
+        true,
+      );
+      expect(state).toMatchObject({ phase: 'ACTIVE' });
+      expect(asked).toEqual([]);
+      expect(loads).toEqual([]);
+    });
   });
 });
 

@@ -1,8 +1,11 @@
+import { DomainError } from '@mlops/runtime';
 import type { Logger } from '@mlops/runtime';
+import { ErrorCode } from '@mlops/schema';
 import type { Database } from '@mlops/runtime/database';
 import { routingOf } from '../domain/revision-spec';
 import type { RevisionState } from '../domain/revision-state';
 import { transition } from '../domain/revision-state';
+import type { VersionFiles } from '../registry/model-registry-client';
 import type { SidecarConnector } from '../sidecar/sidecar-client';
 import { deploymentsOfPool, recordState, servingRevision } from '../store/deployments';
 import { endpointHealth, endpointsOfPool } from '../store/pools';
@@ -17,7 +20,16 @@ export interface RolloutControllerOptions {
   readonly heartbeatTimeoutMs: number;
   /** Between two `ModelReady` calls while a version loads; default 50 ms. */
   readonly readyPollMs?: number;
+  /**
+   * A version's files from the registry, sent with each load so sidecars need not have them on
+   * disk; null when the registry does not know the version (the sidecar then loads its own copy).
+   * Without it every load relies on the sidecar's disk.
+   */
+  readonly versionFiles?: (modelName: string, version: number) => Promise<VersionFiles | null>;
 }
+
+/** Each version's files fetched at most once per rollout or reconcile, however many endpoints load it. */
+type FilesOf = (modelName: string, version: number) => Promise<VersionFiles | null>;
 
 export interface RolloutController {
   /**
@@ -50,6 +62,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function createRolloutController(options: RolloutControllerOptions): RolloutController {
   const { db, sidecars, logger, rolloutTimeoutMs, heartbeatTimeoutMs, readyPollMs = 50 } = options;
 
+  const filesOnce = (): FilesOf => {
+    const fetched = new Map<string, Promise<VersionFiles | null>>();
+    return (modelName, version) => {
+      if (!options.versionFiles) return Promise.resolve(null);
+      const key = `${modelName}/${version}`;
+      let files = fetched.get(key);
+      if (!files) {
+        // The registry down (or a download that failed) does not stop a sidecar that has the version
+        // on disk: it loads its own copy, and answers NOT_FOUND when it has none.
+        files = options.versionFiles(modelName, version).catch((error: unknown) => {
+          if (!(error instanceof DomainError) || error.code !== ErrorCode.UNAVAILABLE) throw error;
+          logger.warn(
+            { err: error, model: modelName, version },
+            "version files unavailable; loading the sidecar's own copy",
+          );
+          return null;
+        });
+        fetched.set(key, files);
+      }
+      return files;
+    };
+  };
+
   async function upEndpoints(poolName: string): Promise<EndpointRecord[]> {
     const now = db.clock.now();
     return (await endpointsOfPool(db.knex, poolName)).filter(
@@ -58,14 +93,22 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
   }
 
   /** Loads every version of the revision on one endpoint and waits until each answers ModelReady. */
-  async function loadOn(endpoint: EndpointRecord, revision: RevisionRecord, deadline: number) {
+  async function loadOn(
+    endpoint: EndpointRecord,
+    revision: RevisionRecord,
+    deadline: number,
+    filesOf: FilesOf,
+  ) {
     const client = sidecars.client(endpoint.grpcAddress);
     for (const { modelName, version } of revision.models) {
       const where = `endpoint ${endpoint.grpcAddress}: ${modelName} version ${version}`;
       try {
         // A version already serving is left as it is: loading it again would replace its instance.
         const serving = await client.modelReady(modelName, version, deadline).catch(() => false);
-        if (!serving) await client.loadVersion(modelName, version, deadline);
+        if (!serving) {
+          const files = await filesOf(modelName, version);
+          await client.loadVersion(modelName, version, deadline, files ?? undefined);
+        }
         while (!(await client.modelReady(modelName, version, deadline))) {
           if (Date.now() + readyPollMs > deadline) throw new Error('not ready before the rollout timeout');
           await sleep(readyPollMs);
@@ -81,17 +124,19 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     revision: RevisionRecord,
     deadline: number,
   ) {
-    await Promise.all(endpoints.map((endpoint) => loadOn(endpoint, revision, deadline)));
+    const filesOf = filesOnce();
+    await Promise.all(endpoints.map((endpoint) => loadOn(endpoint, revision, deadline, filesOf)));
   }
 
   /** Loads and routes every serving revision of the endpoint's pool on it; returns the failures. */
   async function reconcile(endpoint: EndpointRecord, deadline: number): Promise<string[]> {
     const failures: string[] = [];
+    const filesOf = filesOnce();
     for (const deployment of await deploymentsOfPool(db.knex, endpoint.poolName)) {
       const revision = await servingRevision(db.knex, deployment.name);
       if (!revision || revision.models.length === 0) continue;
       try {
-        await loadOn(endpoint, revision, deadline);
+        await loadOn(endpoint, revision, deadline, filesOf);
         await sidecars
           .client(endpoint.grpcAddress)
           .setRouting(revision.models[0]!.modelName, routingOf(revision), deadline);

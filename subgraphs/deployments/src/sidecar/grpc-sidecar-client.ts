@@ -66,13 +66,15 @@ function adapt(client: InferenceClient): SidecarClient {
     async serverReady(deadline) {
       return (await unary(client, 'ServerReady', {}, deadline)).ready === true;
     },
-    async loadVersion(model, version, deadline) {
-      await unary(
-        client,
-        'RepositoryModelLoad',
-        { model_name: model, parameters: { version: stringParam(String(version)) } },
-        deadline,
-      );
+    async loadVersion(model, version, deadline, files) {
+      const parameters: Record<string, { string_param: string } | { bytes_param: Buffer }> = {
+        version: stringParam(String(version)),
+      };
+      if (files) {
+        parameters[`file:${version}/model.onnx`] = { bytes_param: files.model };
+        parameters[`file:${version}/signature.json`] = { bytes_param: files.signature };
+      }
+      await unary(client, 'RepositoryModelLoad', { model_name: model, parameters }, deadline);
     },
     async modelReady(model, version, deadline) {
       return (

@@ -4,12 +4,18 @@
  * Every call rejects on a transport error or a gRPC error status, with the status details as message.
  */
 import type { Routing } from '../domain/revision-spec';
+import type { VersionFiles } from '../registry/model-registry-client';
 
 export interface SidecarClient {
   /** gRPC `ServerReady`. */
   serverReady(deadline: number): Promise<boolean>;
-  /** `RepositoryModelLoad` with `{ version }`: loads it beside the versions serving (0% traffic). */
-  loadVersion(model: string, version: number, deadline: number): Promise<void>;
+  /**
+   * `RepositoryModelLoad` with `{ version }`: loads it beside the versions serving (0% traffic).
+   * With `files`, they travel in the request as Triton lays them out (`file:<version>/model.onnx`,
+   * `file:<version>/signature.json`, bytes): the sidecar writes them into its repository first, so
+   * it need not have the version on disk.
+   */
+  loadVersion(model: string, version: number, deadline: number, files?: VersionFiles): Promise<void>;
   /** `ModelReady { name, version }`. */
   modelReady(model: string, version: number, deadline: number): Promise<boolean>;
   /**
