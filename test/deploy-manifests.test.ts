@@ -743,7 +743,7 @@ describe.each(builds.map((b) => [b.name, b.manifests] as const))('%s workloads',
       if ('grpcPort' in config) {
         // Kubernetes' gRPC probe calls grpc.health.v1.Health/Check, which the sidecar serves.
         expect(readFileSync(path.join(ROOT, 'inference-sidecar/src/sidecar.ts'), 'utf8')).toMatch(
-          /addService\(healthService/,
+          /addService\([^;]*\bhealthService\b/,
         );
         for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
           expect(probe?.grpc?.port).toBe(config.grpcPort);
