@@ -5,6 +5,8 @@ import type { GatewayHandle } from '@mlops/gateway';
 import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
 import type { TestSubgraph } from './support/federation-subgraph';
 import { TEST_JWT_SECRET, bearerHeaders } from './support/jwt';
+import { exchange } from './support/gateway-exchange';
+import type { Exchange } from './support/gateway-exchange';
 import { writeSupergraphFile } from './support/supergraph-file';
 import type { SupergraphFile } from './support/supergraph-file';
 
@@ -99,48 +101,8 @@ afterAll(async () => {
   await supergraph?.remove();
 });
 
-interface Exchange {
-  readonly status: number;
-  readonly contentType: string | null;
-  /** Every response header but those that differ per request. */
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-// Per request, or (content-length) following the development-mode stack traces left out below.
-const UNCOMPARED_HEADERS = new Set(['date', 'x-request-id', 'content-length']);
-
-/** Stack traces (development mode) end where the call came from: left out of the comparison. */
-function withoutStackTraces(body: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return body;
-  }
-  const errors = (parsed as { errors?: { extensions?: Record<string, unknown> }[] }).errors ?? [];
-  for (const error of errors) delete error.extensions?.stacktrace;
-  return JSON.stringify(parsed);
-}
-
-async function send(
-  gateway: GatewayHandle,
-  body: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Promise<Exchange> {
-  const response = await fetch(gateway.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const kept = [...response.headers].filter(([name]) => !UNCOMPARED_HEADERS.has(name));
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    headers: Object.fromEntries(kept),
-    body: withoutStackTraces(await response.text()),
-  };
-}
+const send = (gateway: GatewayHandle, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  exchange(gateway.url, body, headers);
 
 async function passedThrough(gateway: GatewayHandle): Promise<number> {
   const text = await (await fetch(new URL('/metrics', gateway.url))).text();

@@ -5,6 +5,8 @@ import type { GatewayHandle } from '@mlops/gateway';
 import { silentLogger, startTestSubgraph } from './support/federation-subgraph';
 import type { TestSubgraph } from './support/federation-subgraph';
 import { TEST_JWT_SECRET } from './support/jwt';
+import { exchange } from './support/gateway-exchange';
+import type { Exchange } from './support/gateway-exchange';
 import { writeSupergraphFile } from './support/supergraph-file';
 import type { SupergraphFile } from './support/supergraph-file';
 
@@ -242,46 +244,7 @@ afterAll(async () => {
   await supergraph?.remove();
 });
 
-interface Exchange {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-const UNCOMPARED_HEADERS = new Set(['date', 'x-request-id', 'content-length']);
-
-/** Stack traces (development mode) end where each executor was called from: left out. */
-function withoutStackTraces(body: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return body;
-  }
-  const strip = (errors: { extensions?: Record<string, unknown> }[] | undefined) =>
-    errors?.forEach((error) => delete error.extensions?.stacktrace);
-  const answer = parsed as {
-    errors?: { extensions?: Record<string, unknown> }[];
-    extensions?: { valueCompletion?: { extensions?: Record<string, unknown> }[] };
-  };
-  strip(answer.errors);
-  strip(answer.extensions?.valueCompletion);
-  return JSON.stringify(parsed);
-}
-
-async function send(gateway: GatewayHandle, body: Record<string, unknown>): Promise<Exchange> {
-  const response = await fetch(gateway.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const kept = [...response.headers].filter(([name]) => !UNCOMPARED_HEADERS.has(name));
-  return {
-    status: response.status,
-    headers: Object.fromEntries(kept),
-    body: withoutStackTraces(await response.text()),
-  };
-}
+const send = (gateway: GatewayHandle, body: Record<string, unknown>) => exchange(gateway.url, body);
 
 async function executions(gateway: GatewayHandle): Promise<{ compiled: number; apollo: number }> {
   const text = await (await fetch(new URL('/metrics', gateway.url))).text();
