@@ -194,8 +194,9 @@ async function stopServices(services) {
 }
 
 /**
- * Stops every child and exits with `exitCode`; runs once. The gateway stops first, so the requests
- * it drains can still reach the subgraphs.
+ * Stops every child and exits with `exitCode`; runs once. The sidecar stops first, so it can still
+ * deregister from its pool through the gateway; then the gateway, so the requests it drains can
+ * still reach the subgraphs; then the subgraphs.
  * @param {number} exitCode
  * @returns {Promise<never>}
  */
@@ -203,8 +204,9 @@ function stop(exitCode) {
   if (state.phase === 'stopping') return state.done;
   const done = (async () => {
     const services = [...running];
-    await stopServices(services.filter((s) => s.spec === gatewaySpec));
-    await stopServices(services.filter((s) => s.spec !== gatewaySpec));
+    for (const first of [sidecarSpec, gatewaySpec])
+      await stopServices(services.filter((s) => s.spec === first));
+    await stopServices(services.filter((s) => s.spec !== sidecarSpec && s.spec !== gatewaySpec));
     process.exit(exitCode);
   })();
   state = { phase: 'stopping', done };
