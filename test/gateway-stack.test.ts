@@ -63,7 +63,7 @@ describe('start-stack.mjs', () => {
     expect(order.at(-1)).toBe('gateway');
   });
 
-  it('should stop every child, the gateway first, and exit 0 on SIGTERM', async () => {
+  it('should stop every child, the sidecar first (it deregisters through the gateway), then the gateway, and exit 0 on SIGTERM', async () => {
     stack = runStackScript(layout);
     await stack.waitForStdout(/^MLOps stack ready/);
 
@@ -74,7 +74,7 @@ describe('start-stack.mjs', () => {
     const stopping = stack.stdoutLines
       .filter((line) => line.includes('"stopping"'))
       .map((line) => (JSON.parse(line) as { service: string }).service);
-    expect(stopping[0]).toBe('gateway');
+    expect(stopping.slice(0, 2)).toEqual(['inference-sidecar', 'gateway']);
     expect(stopping.sort()).toEqual(['alpha', 'beta-two', 'gateway', 'inference-sidecar']);
     await expectNoSurvivors();
   });
