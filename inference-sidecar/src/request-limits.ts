@@ -1,9 +1,15 @@
-import { ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServerInterceptor, ServiceDefinition } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type {
+  ServerErrorResponse,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+  handleServerStreamingCall,
+  handleUnaryCall,
+} from '@grpc/grpc-js';
 
 /**
  * What a limited method's deserializer yields, instead of parsing, for a message over that method's
- * limit. Unary and server-streaming calls never see it (`refuseOversizedRequests` answers them);
+ * limit. Unary and server-streaming handlers never see it (`refuseOversizedRequests` answers them);
  * a client-streaming handler gets it as one of its messages and answers it in-band.
  */
 export class OversizedRequest {
@@ -44,27 +50,40 @@ export function limitRequestBytes<T extends ServiceDefinition>(
 }
 
 /**
- * Answers RESOURCE_EXHAUSTED, as the transport limit does, to a unary or server-streaming call whose
- * request `limitRequestBytes` found too large; its handler never runs. Client-streaming calls pass
- * through: their handlers answer such a message in-band and go on.
+ * `handlers` with each unary and server-streaming handler answering RESOURCE_EXHAUSTED, as the
+ * transport limit does, when `limitRequestBytes` found its request too large; the handler itself
+ * never runs. Client-streaming handlers are left as they are: they answer such a message in-band
+ * and go on. A check in the handler, not a server interceptor: an interceptor would cost every call
+ * an intercepting wrapper, and the inference path is the one that must stay lean.
  */
-export const refuseOversizedRequests: ServerInterceptor = (method, call) => {
-  if (method.requestStream) return new ServerInterceptingCall(call);
-  let refused = false;
-  return new ServerInterceptingCall(call, {
-    start(next) {
-      next({
-        onReceiveMessage(message, pass) {
-          if (refused) return;
-          if (!(message instanceof OversizedRequest)) return pass(message);
-          refused = true;
-          call.sendStatus({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: message.details });
-        },
-        // The handler, which never got its request, must not answer "no request" after us.
-        onReceiveHalfClose(pass) {
-          if (!refused) pass();
-        },
-      });
-    },
-  });
-};
+export function refuseOversizedRequests<H extends UntypedServiceImplementation>(
+  service: ServiceDefinition,
+  handlers: H,
+): H {
+  const refusing: UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    const definition = service[method];
+    if (!definition || definition.requestStream) {
+      refusing[method] = handler;
+    } else if (definition.responseStream) {
+      const stream = handler as handleServerStreamingCall<unknown, unknown>;
+      refusing[method] = ((call) => {
+        const request: unknown = call.request;
+        if (request instanceof OversizedRequest) call.emit('error', refusal(request));
+        else stream(call);
+      }) satisfies handleServerStreamingCall<unknown, unknown>;
+    } else {
+      const unary = handler as handleUnaryCall<unknown, unknown>;
+      refusing[method] = ((call, callback) => {
+        const request: unknown = call.request;
+        if (request instanceof OversizedRequest) callback(refusal(request));
+        else unary(call, callback);
+      }) satisfies handleUnaryCall<unknown, unknown>;
+    }
+  }
+  return refusing as H;
+}
+
+function refusal(request: OversizedRequest): Partial<ServerErrorResponse> {
+  return { code: GrpcStatus.RESOURCE_EXHAUSTED, details: request.details };
+}

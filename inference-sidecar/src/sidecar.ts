@@ -59,7 +59,6 @@ export async function startSidecar({
   const grpcServer = new Server({
     'grpc.max_receive_message_length': Math.max(config.maxMessageBytes, config.maxModelBytes),
     'grpc.max_send_message_length': config.maxMessageBytes,
-    interceptors: [refuseOversizedRequests],
   });
   const requestLimit = (method: string) =>
     method === 'RepositoryModelLoad' ? config.maxModelBytes : config.maxMessageBytes;
@@ -111,9 +110,15 @@ export async function startSidecar({
     const { inferenceService, healthService } = loadSidecarProtos();
     grpcServer.addService(
       limitRequestBytes(inferenceService, requestLimit),
-      createInferenceHandlers(repository, readiness, metrics, logger),
+      refuseOversizedRequests(
+        inferenceService,
+        createInferenceHandlers(repository, readiness, metrics, logger),
+      ),
     );
-    grpcServer.addService(limitRequestBytes(healthService, requestLimit), health);
+    grpcServer.addService(
+      limitRequestBytes(healthService, requestLimit),
+      refuseOversizedRequests(healthService, health),
+    );
     const grpcPort = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(
         `${config.host}:${config.grpcPort}`,
