@@ -54,6 +54,7 @@ export {
   UnauthenticatedError,
   parseInternalIdentityKeys,
   readInternalIdentityKeys,
+  isServiceIdentity,
   serviceIdentityHeaders,
   signIdentityHeaders,
   verifyIdentityHeaders,

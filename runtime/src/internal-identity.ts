@@ -102,6 +102,14 @@ interface SignedPayload {
 
 const sign = (key: Buffer, value: string): Buffer => createHmac('sha256', key).update(value).digest();
 
+/** The issuer of the identities platform services sign for themselves; no identity provider's tokens carry it. */
+const PLATFORM_ISSUER = 'mlops-internal';
+
+/** Whether `identity` is the platform service `service`'s own (as `serviceIdentityHeaders` signs it). */
+export function isServiceIdentity(identity: Identity, service: string): boolean {
+  return identity.issuer === PLATFORM_ISSUER && identity.subject === `service:${service}`;
+}
+
 /**
  * The headers a platform service signs its own calls to another service with (the deployments
  * controller reading the registry, a sidecar registering): subject `service:<name>`, no roles.
@@ -114,7 +122,7 @@ export function serviceIdentityHeaders(
   if (!keys) return {};
   const identity: Identity = {
     subject: `service:${service}`,
-    issuer: 'mlops-internal',
+    issuer: PLATFORM_ISSUER,
     roles: [],
     scopes: [],
     expiresAt: Math.floor(now / 1000) + 300,

@@ -1,9 +1,10 @@
-import { DomainError } from '@mlops/runtime';
+import { DomainError, isServiceIdentity } from '@mlops/runtime';
 import { ErrorCode } from '@mlops/schema';
 import type { Identity, Role } from '@mlops/schema';
+import { MODEL_WRITER_ROLES } from '../graphql/access';
 
-/** Roles that may download artifacts: those that may change the registry (`MODEL_WRITERS`). */
-export const ARTIFACT_READER_ROLES: readonly Role[] = ['data-scientist', 'ml-engineer', 'admin'];
+/** Roles that may download artifacts: those that may change the registry. */
+export const ARTIFACT_READER_ROLES: readonly Role[] = MODEL_WRITER_ROLES;
 
 /** The scope a service token needs to download artifacts without one of those roles. */
 export const ARTIFACT_READ_SCOPE = 'models:read';
@@ -14,9 +15,6 @@ export const ARTIFACT_READ_SCOPE = 'models:read';
  * file to the sidecars, and the sidecar itself, which loads it.
  */
 export const ARTIFACT_READING_SERVICES: readonly string[] = ['deployments', 'inference-sidecar'];
-
-/** The issuer `serviceIdentityHeaders` signs with; a token from an identity provider never carries it. */
-const PLATFORM_ISSUER = 'mlops-internal';
 
 /**
  * Decides whether a caller may download an artifact's bytes; throws UNAUTHENTICATED (no verified
@@ -43,8 +41,5 @@ export function authorizeArtifactRead(identity: Identity | null, identityRequire
 function mayReadArtifacts(identity: Identity): boolean {
   if (identity.roles.some((role) => ARTIFACT_READER_ROLES.includes(role))) return true;
   if (identity.scopes.includes(ARTIFACT_READ_SCOPE)) return true;
-  return (
-    identity.issuer === PLATFORM_ISSUER &&
-    ARTIFACT_READING_SERVICES.some((service) => identity.subject === `service:${service}`)
-  );
+  return ARTIFACT_READING_SERVICES.some((service) => isServiceIdentity(identity, service));
 }
