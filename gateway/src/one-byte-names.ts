@@ -8,8 +8,11 @@ const pinned = Object.create(null) as Record<string, true>;
  * Makes the supergraph's names one-byte strings in V8's string table before
  * `@apollo/federation-internals` builds the schema, and so before anything else can add them.
  *
- * Why: federation-internals' `buildSchema` leaves its names as two-byte (UTF-16) strings, and V8
- * stores one string per content for every object key. The first to add "price" decides it for the
+ * Why: names reach V8's string table as two-byte (UTF-16) strings unless pinned. A supergraph with
+ * one non-ASCII character in a description (the platform's has '…' and '→') is a two-byte string,
+ * and so is every name parsed from it; from an ASCII one, federation-internals' `buildSchema`
+ * makes two-byte copies of names on some runs (V8 marks ThinStrings two-byte, and joins over them
+ * come out two-byte). V8 stores one string per content for every object key. The first to add "price" decides it for the
  * whole process, so every answer object keyed by a schema name — the result shaper's and the
  * parsed subgraph answers alike — is then two-byte, and so is `JSON.stringify` of the answer.
  * The 87 KB benchmark answer became a 174 KB string, flattened into V8's large-object space on each
@@ -29,8 +32,10 @@ export function pinSchemaNamesOneByte(supergraphSdl: string): string {
   }
   visit(document, {
     Name(node) {
-      if (pinned[node.value]) return;
-      // Decoding as latin1 always makes a one-byte string (the SDL itself may be two-byte).
+      // Decoding as latin1 always makes a one-byte string; the SDL itself is two-byte as soon as
+      // one description holds a non-ASCII character, and so is every name parsed from it. Only the
+      // copy may touch a key: V8 stores a string used to look a key up too (`pinned[node.value]`
+      // would store the two-byte name first, and the pin would find it).
       pinned[Buffer.from(node.value, 'latin1').toString('latin1')] = true;
     },
   });
