@@ -92,6 +92,7 @@ interface Manifest {
     readonly scaleTargetRef?: { readonly kind: string; readonly name: string };
     readonly minReplicas?: number;
     readonly minAvailable?: number;
+    readonly accessModes?: readonly string[];
   };
   readonly data?: Readonly<Record<string, string>>;
   readonly stringData?: Readonly<Record<string, string>>;
@@ -835,6 +836,22 @@ describe.each(builds.map((b) => [b.name, b.manifests] as const))('%s workloads',
     }
   });
 
+  it('should mount a ReadWriteOnce claim only in a Deployment of one replica', () => {
+    const readWriteOnce = new Set(
+      manifests
+        .filter((m) => m.kind === 'PersistentVolumeClaim' && m.spec?.accessModes?.includes('ReadWriteOnce'))
+        .map((m) => m.metadata.name),
+    );
+    const shared = manifests
+      .filter((m) => m.kind === 'Deployment' && (m.spec?.replicas ?? 1) > 1)
+      .flatMap((m) =>
+        (m.spec?.template?.spec.volumes ?? [])
+          .filter((v) => readWriteOnce.has(v.persistentVolumeClaim?.claimName ?? ''))
+          .map((v) => `${m.metadata.name} mounts ${v.persistentVolumeClaim?.claimName}`),
+      );
+    expect(shared).toEqual([]);
+  });
+
   it('should read secrets only from the example Secret and settings only from the ConfigMap', () => {
     const refs = all.flatMap((w) => w.container.env ?? []).map((v) => v.valueFrom);
     const secretRefs = refs.flatMap((r) => r?.secretKeyRef ?? []);
@@ -867,6 +884,19 @@ describe('deploy/kubernetes/base', () => {
         selects(m.spec?.selector ?? {}, gateway?.spec?.template?.metadata.labels),
     );
     expect(pdb?.spec?.minAvailable).toBeGreaterThanOrEqual(1);
+  });
+
+  it('should run two models replicas that share artifacts through the database, with no volume', () => {
+    const models = base.find((m) => m.kind === 'Deployment' && m.metadata.name === 'models');
+    expect(models?.spec?.replicas).toBeGreaterThanOrEqual(2);
+    const container = models?.spec?.template?.spec.containers.find(
+      (c) => nodeEntry(c) === 'subgraphs/models/dist/main.js',
+    ) as Container;
+    const { env } = resolveEnv(container, imageEnv(dockerfile), configMapsOf(base), secrets);
+    expect(env.MODEL_ARTIFACT_STORE).toBe('database');
+    expect(readModelsConfig(env).artifactStore).toBe('database');
+    expect(models?.spec?.template?.spec.volumes ?? []).toEqual([]);
+    expect(container.volumeMounts ?? []).toEqual([]);
   });
 
   it('should use every key of the example Secret and of the ConfigMap', () => {

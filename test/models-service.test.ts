@@ -24,6 +24,7 @@ describe('models configuration', () => {
     const config = readModelsConfig({ DATA_DIR: '/tmp/x' });
     expect(config.port).toBe(4002);
     expect(config.database).toEqual({ kind: 'sqlite', file: '/tmp/x/models.sqlite3' });
+    expect(config.artifactStore).toBe('files');
     expect(config.artifactDir).toBe('/tmp/x/artifacts');
     expect(config.maxArtifactBytes).toBe(256 * 1024 * 1024);
   });
@@ -37,6 +38,23 @@ describe('models configuration', () => {
       readModelsConfig({ DATABASE_URL: 'postgres://u@db/x', MODELS_DATABASE_URL: 'postgres://u@db/m' })
         .database,
     ).toEqual({ kind: 'postgresql', url: 'postgres://u@db/m' });
+  });
+
+  it('should keep artifacts in the database on PostgreSQL and in files on SQLite, unless MODEL_ARTIFACT_STORE says', () => {
+    expect(readModelsConfig({}).artifactStore).toBe('files');
+    expect(readModelsConfig({ DATABASE_URL: 'postgres://u@db/x' }).artifactStore).toBe('database');
+    expect(readModelsConfig({ MODELS_DATABASE_URL: 'postgres://u@db/m' }).artifactStore).toBe('database');
+    expect(readModelsConfig({ MODEL_ARTIFACT_STORE: 'database' }).artifactStore).toBe('database');
+    expect(
+      readModelsConfig({ DATABASE_URL: 'postgres://u@db/x', MODEL_ARTIFACT_STORE: 'files' }).artifactStore,
+    ).toBe('files');
+  });
+
+  it('should refuse an unknown MODEL_ARTIFACT_STORE by name', () => {
+    expect(() => readModelsConfig({ MODEL_ARTIFACT_STORE: 's3' })).toThrow(ConfigError);
+    expect(() => readModelsConfig({ MODEL_ARTIFACT_STORE: 's3' })).toThrow(
+      "MODEL_ARTIFACT_STORE must be one of database, files; got 's3'",
+    );
   });
 
   it('should refuse to start naming every bad variable', () => {

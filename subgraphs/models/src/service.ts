@@ -6,8 +6,9 @@ import {
   systemClock,
 } from '@mlops/runtime/database';
 import type { Logger, ReadinessCheck } from '@mlops/runtime';
-import type { Clock } from '@mlops/runtime/database';
+import type { Clock, Database } from '@mlops/runtime/database';
 import type { ArtifactStore } from './artifacts/artifact-store';
+import { createDatabaseArtifactStore } from './artifacts/database-artifact-store';
 import { createLocalArtifactStore } from './artifacts/local-artifact-store';
 import { createArtifactRoutes } from './artifacts/artifact-routes';
 import type { ModelsConfig } from './config';
@@ -23,7 +24,7 @@ export interface ModelsServiceOptions {
   readonly logger?: Logger;
   /** Default: the system clock. */
   readonly clock?: Clock;
-  /** Default: files under `config.artifactDir`. */
+  /** Default: the store `config.artifactStore` names (database tables, or files in `config.artifactDir`). */
   readonly artifacts?: ArtifactStore;
 }
 
@@ -43,7 +44,6 @@ export interface ModelsService {
 export async function startModelsService(options: ModelsServiceOptions): Promise<ModelsService> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ service: 'models', level: config.logLevel });
-  const artifacts = options.artifacts ?? createLocalArtifactStore(config.artifactDir);
   const orm = await createModelsOrm(config.database, (message) => logger.debug(message));
   try {
     if (config.migrateOnStart) {
@@ -51,6 +51,7 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     const db = createDatabase(orm, config.database.kind, options.clock ?? systemClock);
+    const artifacts = options.artifacts ?? createArtifactStore(config, db);
     const registry = { artifacts, maxArtifactBytes: config.maxArtifactBytes };
     const readinessChecks: ReadinessCheck[] = [
       { name: 'database', check: async () => void (await db.knex.raw('SELECT 1')) },
@@ -80,7 +81,11 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
         url,
         database:
           config.database.kind === 'postgresql' ? redactUrl(config.database.url) : config.database.file,
-        artifactDir: config.artifactDir,
+        artifacts: options.artifacts
+          ? 'provided'
+          : config.artifactStore === 'files'
+            ? `files under ${config.artifactDir}`
+            : 'database',
       },
       'models subgraph ready',
     );
@@ -97,5 +102,19 @@ export async function startModelsService(options: ModelsServiceOptions): Promise
   } catch (error) {
     await orm.close();
     throw error;
+  }
+}
+
+/** The store `config.artifactStore` names; the database one lives in `db`, so it is made after the ORM. */
+function createArtifactStore(config: ModelsConfig, db: Database): ArtifactStore {
+  switch (config.artifactStore) {
+    case 'database':
+      return createDatabaseArtifactStore(db);
+    case 'files':
+      return createLocalArtifactStore(config.artifactDir);
+    default: {
+      const _exhaustive: never = config.artifactStore;
+      throw new Error(`Unknown artifact store ${String(_exhaustive)}`);
+    }
   }
 }
