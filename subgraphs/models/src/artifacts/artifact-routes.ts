@@ -7,7 +7,7 @@ export interface ArtifactRoutesOptions {
   readonly artifacts: ArtifactStore;
   /** Uploads over this many bytes answer 413. */
   readonly maxBytes: number;
-  /** Whether downloads require a verified caller (see `createArtifactDownloadRoute`). */
+  /** Whether uploads and downloads require a verified caller (see artifact-access.ts). */
   readonly identityRequired: boolean;
 }
 
@@ -17,7 +17,7 @@ export interface ArtifactRoutesOptions {
  */
 export function createArtifactRoutes(options: ArtifactRoutesOptions): Readonly<Record<string, RouteHandler>> {
   return {
-    '/artifacts': createArtifactUploadRoute({ artifacts: options.artifacts, maxBytes: options.maxBytes }),
+    '/artifacts': createArtifactUploadRoute(options),
     [`${ARTIFACT_DOWNLOAD_PREFIX}*`]: createArtifactDownloadRoute(options),
   };
 }
