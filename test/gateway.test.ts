@@ -372,6 +372,7 @@ describe('readGatewayConfig', () => {
       redisUrl: undefined,
       logLevel: 'info',
       maxBodyBytes: 1024 * 1024,
+      artifactIdleTimeoutMs: 60_000,
       subscriptions: {
         maxPerConnection: 100,
         maxTotal: 50_000,
@@ -430,6 +431,7 @@ describe('readGatewayConfig', () => {
       REDIS_URL: 'redis://cache:6379',
       LOG_LEVEL: 'warn',
       MAX_BODY_BYTES: '2048',
+      ARTIFACT_IDLE_TIMEOUT_MS: '30000',
       SUPERGRAPH_POLL_MS: '500',
       WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
       WS_MAX_SUBSCRIPTIONS: '500',
@@ -480,6 +482,7 @@ describe('readGatewayConfig', () => {
       redisUrl: 'redis://cache:6379',
       logLevel: 'warn',
       maxBodyBytes: 2048,
+      artifactIdleTimeoutMs: 30_000,
       subscriptions: {
         maxPerConnection: 10,
         maxTotal: 500,
@@ -573,6 +576,7 @@ describe('readGatewayConfig', () => {
         REDIS_URL: 'not a url',
         LOG_LEVEL: 'loud',
         MAX_BODY_BYTES: '0',
+        ARTIFACT_IDLE_TIMEOUT_MS: '0',
         SUPERGRAPH_INTROSPECT: 'yes',
       });
 
@@ -583,6 +587,7 @@ describe('readGatewayConfig', () => {
       'REDIS_URL',
       'LOG_LEVEL',
       'MAX_BODY_BYTES',
+      'ARTIFACT_IDLE_TIMEOUT_MS',
       'SUPERGRAPH_INTROSPECT',
     ]) {
       expect(read).toThrow(name);

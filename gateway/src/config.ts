@@ -70,6 +70,13 @@ export interface GatewayConfig {
   /** Largest accepted request body in bytes; larger bodies answer 413. `MAX_BODY_BYTES`; default 1 MiB. */
   readonly maxBodyBytes: number;
   /**
+   * Artifact transfers through the gateway (`/artifacts`, proxied to the models subgraph, whose own
+   * size limit applies instead of `maxBodyBytes`) are given up after this long without a byte or an
+   * answer: 504 when nothing was answered yet. `ARTIFACT_IDLE_TIMEOUT_MS`; default 60000 (an upload
+   * with `?validate=onnx` is answered only once the model has loaded).
+   */
+  readonly artifactIdleTimeoutMs: number;
+  /**
    * Browser origins allowed to call the gateway cross-origin, e.g. `https://console.example.com`.
    * `CORS_ALLOWED_ORIGINS`, comma-separated; default none. A value that is not an origin fails start-up.
    */
@@ -254,6 +261,8 @@ export function readGatewayConfig(
     redisUrl: 'redisUrl' in overrides ? overrides.redisUrl : read.url('REDIS_URL', ['redis', 'rediss']),
     logLevel: overrides.logLevel ?? read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     maxBodyBytes: overrides.maxBodyBytes ?? read.int('MAX_BODY_BYTES', 1024 * 1024, { min: 1 }), // 1 MiB
+    artifactIdleTimeoutMs:
+      overrides.artifactIdleTimeoutMs ?? read.int('ARTIFACT_IDLE_TIMEOUT_MS', 60_000, { min: 1 }), // 1 min
     subscriptions: readSubscriptionLimits(read, overrides.subscriptions ?? {}),
     corsOrigins: overrides.corsOrigins ?? readOrigins(read, problems),
     trustedDocuments:

@@ -20,6 +20,7 @@ import { readGatewayConfig, subgraphUrlVariable } from './config';
 import type { GatewayConfig, GatewayConfigOverrides, GatewayEnv } from './config';
 import { createSubgraphDataSource } from './subgraph-data-source';
 import type { GatewayContext } from './subgraph-data-source';
+import { createArtifactProxy } from './artifacts/artifact-proxy';
 import { readAccessRules } from './auth/access-rules';
 import type { AccessRules } from './auth/access-rules';
 import { authorizingGateway } from './auth/authorizing-gateway';
@@ -272,6 +273,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       authenticate: (headers) => callers.fromHeaders(headers),
       admit: (request, identity) => rateLimiter.admit(request, identity),
       corsOrigins: config.corsOrigins,
+      routes: createArtifactProxy({
+        modelsUrl: () => routedSubgraphs.get('models')?.url,
+        identityHeaders: callers.signedHeaders,
+        idleTimeoutMs: config.artifactIdleTimeoutMs,
+        logger,
+      }),
       metrics: metrics.route,
       hsts: config.production,
       shortcut: config.passThrough ? (request, base) => passThrough.answer(request, base) : undefined,
