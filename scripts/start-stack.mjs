@@ -17,9 +17,10 @@
  * The sidecar registers through the gateway with a service token signed with that secret (subject
  * `service:inference-sidecar`, scope `serving:register`, unless `SIDECAR_CONTROL_PLANE_TOKEN` is
  * set); once the gateway is ready, this script creates its pool `default` as an `ml-engineer` (a
- * sidecar's token may not create pools). Without `INTERNAL_IDENTITY_KEYS`, the gateway and the
- * alerts subgraph share a key made for this start, so the alerts subgraph sees the verified caller
- * (whom `acknowledgeAlert` records); the other subgraphs stay open to direct calls (development).
+ * sidecar's token may not create pools). Without `INTERNAL_IDENTITY_KEYS`, the gateway and every
+ * subgraph share a key made for this start, as in production: subgraphs see the verified caller
+ * (whom `acknowledgeAlert` records, whose role an artifact upload takes) and refuse direct calls
+ * that the gateway did not sign; the deployments subgraph signs its calls to the registry.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -311,9 +312,7 @@ try {
   }
   if (!process.env.INTERNAL_IDENTITY_KEYS) {
     const keys = `dev:${randomBytes(32).toString('base64')}`;
-    gatewaySpec.env.INTERNAL_IDENTITY_KEYS = keys;
-    for (const spec of subgraphSpecs.filter((s) => s.name === 'alerts'))
-      spec.env.INTERNAL_IDENTITY_KEYS = keys;
+    for (const spec of [gatewaySpec, ...subgraphSpecs]) spec.env.INTERNAL_IDENTITY_KEYS = keys;
   }
 
   await Promise.all([...subgraphSpecs, sidecarSpec].map((spec) => waitReady(start(spec))));
