@@ -10,10 +10,16 @@ import { createRolloutController } from '../src/controller/rollout-controller';
 import { routingOf, validateRevisionSpec } from '../src/domain/revision-spec';
 import { transition } from '../src/domain/revision-state';
 import type { SidecarClient, SidecarConnector } from '../src/sidecar/sidecar-client';
-import { appendRevision, createDeployment, getRevision, servingRevision } from '../src/store/deployments';
+import {
+  appendRevision,
+  createDeployment,
+  getRevision,
+  recordState,
+  servingRevision,
+} from '../src/store/deployments';
 import { createDeploymentsOrm } from '../src/store/orm';
 import type { DeploymentsOrm } from '../src/store/orm';
-import { createPool, registerEndpoint } from '../src/store/pools';
+import { createPool, deregisterEndpoint, recordProbe, registerEndpoint } from '../src/store/pools';
 
 const v = (version: number, weight: number) => ({ modelName: 'm', version, weight });
 
@@ -284,6 +290,173 @@ describe('rollout controller', () => {
       "reconcile failed: deployment 'broken-serving': endpoint 10.0.2.2:8001: m version 1: version 1 is not in the repository",
     );
   });
+  describe('endpoints that come and go during a rollout', () => {
+    /** A controller over sidecars that start empty and record what each address loads and routes. */
+    function recordingController(
+      hooks: (address: string, loaded: Set<string>) => Partial<SidecarClient> = () => ({}),
+    ) {
+      const loads: string[] = [];
+      const routed: Record<string, string[]> = {};
+      const loaded = new Set<string>();
+      const controller = createRolloutController({
+        db,
+        sidecars: connector((address) => ({
+          loadVersion: async (_model, version) => {
+            loads.push(`${address} v${version}`);
+            loaded.add(`${address} v${version}`);
+          },
+          modelReady: async (_model, version) => loaded.has(`${address} v${version}`),
+          setRouting: async (_model, { trafficJson }) => void (routed[address] ??= []).push(trafficJson),
+          ...hooks(address, loaded),
+        })),
+        logger,
+        rolloutTimeoutMs: 1_000,
+        heartbeatTimeoutMs: 60_000,
+      });
+      return { controller, loads, routed };
+    }
+
+    it('should drop an endpoint that deregisters while loading and serve the revision on the rest', async () => {
+      await createPool(db, 'shrinking');
+      await registerEndpoint(db, 'shrinking', '10.1.0.1:8001');
+      const leaving = (await registerEndpoint(db, 'shrinking', '10.1.0.2:8001')).endpoint;
+      const { controller, routed } = recordingController((address) =>
+        address === leaving.grpcAddress
+          ? {
+              // The pod is being replaced: it leaves its pool, and its port stops answering.
+              loadVersion: async () => {
+                await deregisterEndpoint(db, leaving.id);
+                throw new Error('14 UNAVAILABLE: connection refused');
+              },
+            }
+          : {},
+      );
+      const { revision } = await createDeployment(db, 'shrinking-app', 'shrinking', {
+        strategy: 'DIRECT',
+        models: [v(1, 100)],
+      });
+      expect(await controller.apply('shrinking', revision, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+      expect(routed).toEqual({ '10.1.0.1:8001': ['{"1":100}'] });
+    });
+
+    it('should not restore the previous split when the endpoint that refused the new one has gone DOWN', async () => {
+      await createPool(db, 'flaky');
+      await registerEndpoint(db, 'flaky', '10.1.1.1:8001');
+      const silent = (await registerEndpoint(db, 'flaky', '10.1.1.2:8001')).endpoint;
+      const { controller, routed } = recordingController((address) =>
+        address === silent.grpcAddress
+          ? {
+              setRouting: async () => {
+                await recordProbe(db, silent.id, 'DOWN', 'ServerReady: connection refused');
+                throw new Error('14 UNAVAILABLE: connection refused');
+              },
+            }
+          : {},
+      );
+      const { revision } = await createDeployment(db, 'flaky-app', 'flaky', {
+        strategy: 'DIRECT',
+        models: [v(1, 100)],
+      });
+      expect(await controller.apply('flaky', revision, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+      expect(routed).toEqual({ '10.1.1.1:8001': ['{"1":100}'] });
+    });
+
+    it('should fail the revision when every endpoint left the pool', async () => {
+      await createPool(db, 'deserted');
+      const only = (await registerEndpoint(db, 'deserted', '10.1.2.1:8001')).endpoint;
+      const { controller, routed } = recordingController(() => ({
+        loadVersion: async () => {
+          await deregisterEndpoint(db, only.id);
+          throw new Error('14 UNAVAILABLE: connection refused');
+        },
+      }));
+      const { revision } = await createDeployment(db, 'deserted-app', 'deserted', {
+        strategy: 'DIRECT',
+        models: [v(1, 100)],
+      });
+      const state = await controller.apply('deserted', revision, 'rollout');
+      expect(state.phase === 'FAILED' && state.reason).toMatch(/Every endpoint left the pool/);
+      expect(routed).toEqual({});
+    });
+
+    it('should bring an endpoint that joined mid-rollout up to the new revision once it serves', async () => {
+      await createPool(db, 'growing');
+      await registerEndpoint(db, 'growing', '10.1.3.1:8001');
+      const { controller: first } = recordingController();
+      const { revision: initial } = await createDeployment(db, 'growing-app', 'growing', {
+        strategy: 'DIRECT',
+        models: [v(1, 100)],
+      });
+      expect(await first.apply('growing', initial, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+
+      // The new pod registers while version 2 loads on the first one; its own reconcile (another
+      // replica's, say) gives it the revision serving then, version 1's.
+      const joiner = '10.1.3.2:8001';
+      let joined: Promise<string[]> | undefined;
+      const { controller, loads, routed } = recordingController((address, loaded) =>
+        address === '10.1.3.1:8001'
+          ? {
+              loadVersion: async (_model, version) => {
+                loads.push(`${address} v${version}`);
+                loaded.add(`${address} v${version}`);
+                const { endpoint } = await registerEndpoint(db, 'growing', joiner);
+                joined = controller.reconcileEndpoint(endpoint);
+                await joined;
+              },
+            }
+          : {},
+      );
+      const next = await appendRevision(db, 'growing-app', 1, 'ROLLOUT', {
+        strategy: 'DIRECT',
+        models: [v(2, 100)],
+      });
+      expect(await controller.apply('growing', next, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+      expect(await joined).toEqual([]);
+      expect(routed['10.1.3.1:8001']).toEqual(['{"2":100}']);
+      // Reconciled to version 1 while the rollout ran, then caught up to version 2.
+      expect(routed[joiner]).toEqual(['{"1":100}', '{"2":100}']);
+      expect(loads).toContain(`${joiner} v2`);
+    });
+
+    it('should reconcile an endpoint to the revision that started serving while it loaded the previous one', async () => {
+      await createPool(db, 'racing');
+      await registerEndpoint(db, 'racing', '10.1.4.1:8001');
+      const { controller: first } = recordingController();
+      const { revision: initial } = await createDeployment(db, 'racing-app', 'racing', {
+        strategy: 'DIRECT',
+        models: [v(1, 100)],
+      });
+      expect(await first.apply('racing', initial, 'rollout')).toMatchObject({ phase: 'ACTIVE' });
+
+      const late = (await registerEndpoint(db, 'racing', '10.1.4.2:8001')).endpoint;
+      // While the new endpoint loads version 1, another replica's rollout of version 2 finishes.
+      let rolledOn = false;
+      const { controller, loads, routed } = recordingController((address, loaded) => ({
+        loadVersion: async (_model, version) => {
+          loads.push(`${address} v${version}`);
+          loaded.add(`${address} v${version}`);
+          if (rolledOn) return;
+          rolledOn = true;
+          const next = await appendRevision(db, 'racing-app', 1, 'ROLLOUT', {
+            strategy: 'DIRECT',
+            models: [v(2, 100)],
+          });
+          const rolling = transition(next.state, { phase: 'ROLLING_OUT' });
+          await recordState(db, 'racing-app', next.number, rolling);
+          await recordState(
+            db,
+            'racing-app',
+            next.number,
+            transition(rolling, { phase: 'ACTIVE', activatedAt: db.clock.now() }),
+          );
+        },
+      }));
+      expect(await controller.reconcileEndpoint(late)).toEqual([]);
+      expect(loads).toEqual([`${late.grpcAddress} v1`, `${late.grpcAddress} v2`]);
+      expect(routed).toEqual({ [late.grpcAddress]: ['{"2":100}'] });
+    });
+  });
+
   describe("with the registry's files", () => {
     const files = { sha256: 'ab'.repeat(32), model: Buffer.from('onnx'), signature: Buffer.from('{}') };
 

@@ -48,6 +48,9 @@ export interface RolloutController {
 
 class RolloutFailure extends Error {}
 
+/** How often one reconcile follows a deployment's serving revision as rollouts finish meanwhile. */
+const MAX_RECONCILE_ATTEMPTS = 3;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -58,6 +61,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * stops mirroring) and mark the revision serving. A load that fails or does not finish in time fails the revision before any split
  * is sent, so the previous revision keeps serving. If sending the split fails on one endpoint, the
  * endpoints that already took it are sent the previous revision's split and shadow again (best effort).
+ * An endpoint that leaves the pool mid-rollout (deregistered, or DOWN: a sidecar pod being replaced)
+ * is dropped instead of failing the revision, and one that joined meanwhile is brought up to date
+ * once the revision serves.
  */
 export function createRolloutController(options: RolloutControllerOptions): RolloutController {
   const { db, sidecars, logger, rolloutTimeoutMs, heartbeatTimeoutMs, readyPollMs = 50 } = options;
@@ -119,24 +125,79 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     }
   }
 
+  /**
+   * Whether a failure on `endpoint` is the endpoint's going (deregistered, pruned or DOWN since the
+   * rollout started: a sidecar pod replaced by its own rolling update) rather than the revision's.
+   */
+  async function hasLeft(endpoint: EndpointRecord): Promise<boolean> {
+    const now = db.clock.now();
+    const current = (await endpointsOfPool(db.knex, endpoint.poolName)).find((e) => e.id === endpoint.id);
+    return current === undefined || endpointHealth(current, now, heartbeatTimeoutMs).status === 'DOWN';
+  }
+
+  /**
+   * Runs `step` on every endpoint and answers those it succeeded on. A failure on an endpoint that
+   * has left the pool drops that endpoint (it is brought up to date if it registers again); any other
+   * failure, or no endpoint left at all, fails the rollout with the first failure.
+   */
+  async function onStaying(
+    endpoints: readonly EndpointRecord[],
+    step: (endpoint: EndpointRecord) => Promise<void>,
+  ): Promise<EndpointRecord[]> {
+    const results = await Promise.allSettled(endpoints.map(step));
+    const staying: EndpointRecord[] = [];
+    let failure: Error | undefined;
+    for (const [i, result] of results.entries()) {
+      const endpoint = endpoints[i]!;
+      if (result.status === 'fulfilled') {
+        staying.push(endpoint);
+      } else if (await hasLeft(endpoint)) {
+        logger.info(
+          {
+            endpoint: endpoint.grpcAddress,
+            pool: endpoint.poolName,
+            reason: (result.reason as Error).message,
+          },
+          'endpoint left the pool during the rollout',
+        );
+      } else {
+        failure ??= result.reason as Error;
+      }
+    }
+    if (failure) throw failure;
+    if (staying.length === 0) throw new RolloutFailure('Every endpoint left the pool during the rollout');
+    return staying;
+  }
+
   async function loadEverywhere(
     endpoints: readonly EndpointRecord[],
     revision: RevisionRecord,
     deadline: number,
-  ) {
+  ): Promise<EndpointRecord[]> {
     const filesOf = filesOnce();
-    await Promise.all(endpoints.map((endpoint) => loadOn(endpoint, revision, deadline, filesOf)));
+    return onStaying(endpoints, (endpoint) => loadOn(endpoint, revision, deadline, filesOf));
   }
 
-  /** Loads and routes every serving revision of the endpoint's pool on it; returns the failures. */
+  /**
+   * Loads and routes every serving revision of the endpoint's pool on it; returns the failures. The
+   * serving revision is read again after the load, and the newer one loaded, until they agree: a
+   * rollout that finished meanwhile must not be undone by this endpoint's older split.
+   */
   async function reconcile(endpoint: EndpointRecord, deadline: number): Promise<string[]> {
     const failures: string[] = [];
     const filesOf = filesOnce();
     for (const deployment of await deploymentsOfPool(db.knex, endpoint.poolName)) {
-      const revision = await servingRevision(db.knex, deployment.name);
-      if (!revision || revision.models.length === 0) continue;
       try {
-        await loadOn(endpoint, revision, deadline, filesOf);
+        let revision = await servingRevision(db.knex, deployment.name);
+        for (let attempt = 1; revision && revision.models.length > 0; attempt++) {
+          await loadOn(endpoint, revision, deadline, filesOf);
+          const now = await servingRevision(db.knex, deployment.name);
+          if (now?.number === revision.number) break;
+          if (attempt === MAX_RECONCILE_ATTEMPTS)
+            throw new Error(`its serving revision kept changing (${MAX_RECONCILE_ATTEMPTS} attempts)`);
+          revision = now;
+        }
+        if (!revision || revision.models.length === 0) continue;
         await sidecars
           .client(endpoint.grpcAddress)
           .setRouting(revision.models[0]!.modelName, routingOf(revision), deadline);
@@ -147,27 +208,52 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
     return failures;
   }
 
-  async function sendSplit(endpoints: readonly EndpointRecord[], revision: RevisionRecord, deadline: number) {
+  /**
+   * After a revision started serving: endpoints that joined the pool while it rolled out were
+   * reconciled to the revision serving then (the previous one), so each is brought up to date again.
+   */
+  async function catchUpJoined(poolName: string, rolledOut: readonly EndpointRecord[], deadline: number) {
+    const known = new Set(rolledOut.map((e) => e.id));
+    const joined = (await upEndpoints(poolName)).filter((e) => !known.has(e.id));
+    await Promise.all(
+      joined.map(async (endpoint) => {
+        const failures = await reconcile(endpoint, deadline);
+        const where = { endpoint: endpoint.grpcAddress, pool: poolName };
+        if (failures.length > 0)
+          logger.warn({ ...where, failures }, 'endpoint joined mid-rollout: catch-up failed');
+        else logger.info(where, 'endpoint joined mid-rollout: caught up');
+      }),
+    );
+  }
+
+  /** Sends the revision's split to every endpoint; answers those that took it (see `onStaying`). */
+  async function sendSplit(
+    endpoints: readonly EndpointRecord[],
+    revision: RevisionRecord,
+    deadline: number,
+  ): Promise<EndpointRecord[]> {
     const modelName = revision.models[0]!.modelName;
     const routing = routingOf(revision);
     const done: EndpointRecord[] = [];
-    const results = await Promise.allSettled(
-      endpoints.map(async (endpoint) => {
-        await sidecars.client(endpoint.grpcAddress).setRouting(modelName, routing, deadline);
+    try {
+      return await onStaying(endpoints, async (endpoint) => {
+        try {
+          await sidecars.client(endpoint.grpcAddress).setRouting(modelName, routing, deadline);
+        } catch (error) {
+          throw new RolloutFailure(`endpoint ${endpoint.grpcAddress}: ${(error as Error).message}`);
+        }
         done.push(endpoint);
-      }),
-    );
-    const failed = results.findIndex((r) => r.status === 'rejected');
-    if (failed === -1) return;
-    const previous = await servingRevision(db.knex, revision.deploymentName);
-    if (previous && previous.models[0]?.modelName === modelName) {
-      const restore = routingOf(previous);
-      await Promise.allSettled(
-        done.map((e) => sidecars.client(e.grpcAddress).setRouting(modelName, restore, Date.now() + 5_000)),
-      );
+      });
+    } catch (error) {
+      const previous = await servingRevision(db.knex, revision.deploymentName);
+      if (previous && previous.models[0]?.modelName === modelName) {
+        const restore = routingOf(previous);
+        await Promise.allSettled(
+          done.map((e) => sidecars.client(e.grpcAddress).setRouting(modelName, restore, Date.now() + 5_000)),
+        );
+      }
+      throw error;
     }
-    const reason = (results[failed] as PromiseRejectedResult).reason as Error;
-    throw new RolloutFailure(`endpoint ${endpoints[failed]!.grpcAddress}: ${reason.message}`);
   }
 
   return {
@@ -178,15 +264,16 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
       const deadline = Date.now() + rolloutTimeoutMs;
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
+      let rolledOut: EndpointRecord[] = [];
       try {
         const work = (async () => {
           const endpoints = await upEndpoints(poolName);
           if (endpoints.length === 0)
             throw new RolloutFailure(`Serving pool '${poolName}' has no UP endpoint to roll out to`);
-          await loadEverywhere(endpoints, revision, deadline);
+          const loaded = await loadEverywhere(endpoints, revision, deadline);
           // Loads that finish after the timeout fired must not move traffic for a FAILED revision.
           if (timedOut) throw new RolloutFailure('not ready before the rollout timeout');
-          await sendSplit(endpoints, revision, deadline);
+          rolledOut = await sendSplit(loaded, revision, deadline);
         })();
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
@@ -211,6 +298,8 @@ export function createRolloutController(options: RolloutControllerOptions): Roll
       }
       await recordState(db, name, revision.number, state);
       logger.info({ deployment: name, revision: revision.number, state }, 'rollout finished');
+      if (state.phase === 'ACTIVE' || state.phase === 'ROLLED_BACK')
+        await catchUpJoined(poolName, rolledOut, Date.now() + rolloutTimeoutMs);
       return state;
     },
 
