@@ -294,6 +294,36 @@ describe('artifacts through the gateway', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('should count proxied requests by the status answered and time them', async () => {
+      const scrape = async () => (await (await fetch(at(gateway, '/metrics'))).text()).split('\n');
+      const count = (lines: string[], status: string) =>
+        Number(
+          lines
+            .find((l) => l.startsWith('gateway_artifact_requests_total{') && l.includes(`status="${status}"`))
+            ?.split(' ')[1] ?? 0,
+        );
+      const before = await scrape();
+      const bytes = randomBytes(1024);
+      for (const [headers, status] of [
+        [engineer(), 201],
+        [viewer(), 403],
+      ] as const) {
+        const response = await upload(bytes, headers);
+        expect(response.status).toBe(status);
+        await response.text();
+      }
+      const after = await scrape();
+      expect(count(after, '201') - count(before, '201')).toBe(1);
+      expect(count(after, '403') - count(before, '403')).toBe(1);
+      const timed = (lines: string[]) =>
+        Number(
+          lines.find((l) => l.startsWith('gateway_artifact_request_duration_seconds_count'))?.split(' ')[1],
+        );
+      expect(timed(after) - timed(before)).toBe(2);
+    });
+  });
+
   describe('when the models subgraph fails', () => {
     it('should answer 502 UNAVAILABLE when nothing listens at its URL', async () => {
       const silent = await startSilentServer();

@@ -195,6 +195,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       },
     );
   }
+  const artifactAnswers: Record<number, number> = {};
+  metrics.counter(
+    'gateway_artifact_requests_total',
+    'Artifact uploads and downloads proxied to the models subgraph, by the status answered (0: cut short)',
+    'status',
+    () => artifactAnswers,
+  );
+  const observeArtifactRequest = metrics.histogram(
+    'gateway_artifact_request_duration_seconds',
+    'Artifact uploads and downloads through the gateway, from the request to the last byte of the answer',
+    [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+  );
   metrics.counter(
     'gateway_pass_through_answers_total',
     'Single-subgraph queries answered without the Apollo request pipeline (GATEWAY_PASS_THROUGH)',
@@ -278,6 +290,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         identityHeaders: callers.signedHeaders,
         idleTimeoutMs: config.artifactIdleTimeoutMs,
         logger,
+        observe: (status, seconds) => {
+          artifactAnswers[status] = (artifactAnswers[status] ?? 0) + 1;
+          observeArtifactRequest(seconds);
+        },
       }),
       metrics: metrics.route,
       hsts: config.production,

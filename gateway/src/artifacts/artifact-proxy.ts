@@ -17,6 +17,8 @@ export interface ArtifactProxyOptions {
    */
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
+  /** Called once per request when it ends: the status answered (0 when the exchange was cut) and its duration. */
+  readonly observe?: (status: number, seconds: number) => void;
 }
 
 /** What a client may send on to the models subgraph; the identity is the gateway's to sign. */
@@ -43,9 +45,17 @@ const RESPONSE_HEADERS = [
  * away mid-upload aborts the upstream request, so the subgraph stores nothing.
  */
 export function createArtifactProxy(options: ArtifactProxyOptions): Readonly<Record<string, RouteHandler>> {
-  const { modelsUrl, identityHeaders, idleTimeoutMs, logger } = options;
+  const { modelsUrl, identityHeaders, idleTimeoutMs, logger, observe } = options;
 
-  const proxy: RouteHandler = async (req, res, { requestId, identity }) => {
+  const proxy: RouteHandler = async (req, res, context) => {
+    const started = process.hrtime.bigint();
+    res.once('close', () =>
+      observe?.(res.writableFinished ? res.statusCode : 0, Number(process.hrtime.bigint() - started) / 1e9),
+    );
+    await forward(req, res, context);
+  };
+
+  const forward: RouteHandler = async (req, res, { requestId, identity }) => {
     const graphqlUrl = modelsUrl();
     if (graphqlUrl === undefined) {
       sendUnavailable(res, 503, 'The models subgraph is not routed yet');
