@@ -16,6 +16,7 @@ module.exports = {
     '^@mlops/models$': '<rootDir>/subgraphs/models/src/index.ts',
     '^@mlops/deployments$': '<rootDir>/subgraphs/deployments/src/index.ts',
     '^@mlops/alerts$': '<rootDir>/subgraphs/alerts/src/index.ts',
+    '^@mlops/business-metrics$': '<rootDir>/subgraphs/business-metrics/src/index.ts',
     '^@mlops/inference-sidecar$': '<rootDir>/inference-sidecar/src/index.ts',
     '^@mlops/gateway$': '<rootDir>/gateway/src/index.ts',
   },

@@ -3,6 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { printSubgraphSdl as printAlertsSdl, readAlertsConfig, startAlertsService } from '@mlops/alerts';
 import {
+  printSubgraphSdl as printBusinessMetricsSdl,
+  readBusinessMetricsConfig,
+  startBusinessMetricsService,
+} from '@mlops/business-metrics';
+import {
   printSubgraphSdl as printDeploymentsSdl,
   readDeploymentsConfig,
   startDeploymentsService,
@@ -100,11 +105,17 @@ describe('attack suite against the real stack, in production mode', () => {
       logger,
     });
     services.push({ name: 'alerts', ...alerts });
+    const businessMetrics = await startBusinessMetricsService({
+      config: { ...readBusinessMetricsConfig({}), ...common, database: db('business-metrics.sqlite3') },
+      logger,
+    });
+    services.push({ name: 'business-metrics', ...businessMetrics });
     const supergraph = await writeSupergraphFile([
       { name: 'experiments', url: experiments.url, sdl: await printExperimentsSdl() },
       { name: 'models', url: models.url, sdl: await printModelsSdl() },
       { name: 'deployments', url: deployments.url, sdl: await printDeploymentsSdl() },
       { name: 'alerts', url: alerts.url, sdl: await printAlertsSdl() },
+      { name: 'business-metrics', url: businessMetrics.url, sdl: await printBusinessMetricsSdl() },
     ]);
     removeSupergraph = () => supergraph.remove();
     gateway = await createGateway({
@@ -247,6 +258,12 @@ describe('attack suite against the real stack, in production mode', () => {
         'query($v: String) { alerts(filter: { deployment: $v }) { id } }',
         (v) => ({ v }),
       ],
+      ['strategy(name:)', 'query($v: String!) { strategy(name: $v) { name } }', (v) => ({ v })],
+      [
+        'strategies(after:)',
+        'query($v: String) { strategies(after: $v) { nodes { name } } }',
+        (v) => ({ v }),
+      ],
     ];
 
     it.each(readQueries)(
@@ -289,7 +306,7 @@ describe('attack suite against the real stack, in production mode', () => {
       expiresAt: Math.floor(Date.now() / 1000) + 3600,
     };
 
-    it.each(['experiments', 'models', 'deployments', 'alerts'])(
+    it.each(['experiments', 'models', 'deployments', 'alerts', 'business-metrics'])(
       'should answer 401 at %s without, or with a forged, signed identity',
       async (name) => {
         const service = services.find((s) => s.name === name)!;

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { readAlertsConfig } from '@mlops/alerts';
+import { readBusinessMetricsConfig } from '@mlops/business-metrics';
 import { readDeploymentsConfig } from '@mlops/deployments';
 import { readExperimentsConfig } from '@mlops/experiments';
 import { readGatewayConfig, subgraphUrlVariable } from '@mlops/gateway';
@@ -313,6 +314,7 @@ const SUBGRAPH_READERS: Readonly<Record<string, ConfigReader>> = {
   models: readModelsConfig,
   deployments: readDeploymentsConfig,
   alerts: readAlertsConfig,
+  'business-metrics': readBusinessMetricsConfig,
 };
 
 /**

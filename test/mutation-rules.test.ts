@@ -62,6 +62,12 @@ const EXPECTED: Readonly<Record<string, readonly (readonly string[])[] | 'authen
   heartbeat: [...OPERATORS, ['serving:register']],
   deregisterEndpoint: [...OPERATORS, ['serving:register']],
   recordMetrics: [...OPERATORS, ['metrics:write']],
+  ...Object.fromEntries(
+    ['createStrategy', 'recordPerformance', 'deleteStrategy'].map((name) => [
+      name,
+      [...WRITERS, ['business-metrics:write']],
+    ]),
+  ),
   acknowledgeAlert: 'authenticated',
 };
 

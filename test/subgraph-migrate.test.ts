@@ -130,7 +130,7 @@ describe.each(backends())('subgraphs/<name>/dist/migrate.js on %s', (kind) => {
       expect(again.code).toBe(0);
       expect(again.logs.at(-1)).toMatchObject({ msg: 'schema is up to date', applied: [] });
     }
-  }, 60_000); // eight processes, one after the other
+  }, 60_000); // two processes per subgraph, one after the other
 });
 
 describe('subgraphs/<name>/dist/migrate.js with a bad database setting', () => {
@@ -142,7 +142,7 @@ describe('subgraphs/<name>/dist/migrate.js with a bad database setting', () => {
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   it.each(NAMES)('%s should exit 1 naming the variable, without its password', async (name) => {
-    const own = `${name.toUpperCase()}_DATABASE_URL`;
+    const own = `${name.toUpperCase().replace(/-/g, '_')}_DATABASE_URL`;
     const result = await migrate(name, {
       NODE_ENV: 'production',
       DATA_DIR: dataDir,

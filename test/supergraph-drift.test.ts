@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { printSubgraphSdl as printAlertsSdl } from '@mlops/alerts';
+import { printSubgraphSdl as printBusinessMetricsSdl } from '@mlops/business-metrics';
 import { printSubgraphSdl as printDeploymentsSdl } from '@mlops/deployments';
 import { printSubgraphSdl as printExperimentsSdl } from '@mlops/experiments';
 import { printSubgraphSdl as printModelsSdl } from '@mlops/models';
@@ -12,6 +13,7 @@ const PRINTERS: Readonly<Record<string, () => Promise<string>>> = {
   models: printModelsSdl,
   deployments: printDeploymentsSdl,
   alerts: printAlertsSdl,
+  'business-metrics': printBusinessMetricsSdl,
 };
 
 const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');

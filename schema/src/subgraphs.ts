@@ -11,6 +11,7 @@ export const SUBGRAPHS: readonly SubgraphDescriptor[] = [
   { name: 'models', defaultPort: 4002 },
   { name: 'deployments', defaultPort: 4003 },
   { name: 'alerts', defaultPort: 4004 },
+  { name: 'business-metrics', defaultPort: 4005 },
 ];
 
 /** The gateway's fixed local port. */
