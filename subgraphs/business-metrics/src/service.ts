@@ -9,6 +9,7 @@ import {
 import type { Clock } from '@mlops/runtime/database';
 import type { BusinessMetricsConfig } from './config';
 import { createPerformancePublisher } from './events/performance-publisher';
+import { createLoaders } from './graphql/context';
 import type { BusinessMetricsContext } from './graphql/context';
 import { buildBusinessMetricsSchema } from './graphql/schema';
 import { createStrategyOperations } from './operations';
@@ -77,6 +78,7 @@ export async function startBusinessMetricsService(
         pubsub,
         channelPrefix: config.eventsChannel,
         logger,
+        loaders: createLoaders(db),
       }),
       port: config.port,
       host: config.host,

@@ -301,5 +301,31 @@ describe.each(backends())('strategies and their performance on %s', (kind) => {
         },
       ]);
     });
+    it('should read the strategies of every deployment in one query, however many the gateway asks for', async () => {
+      const deployments = [unique('dep'), unique('dep'), unique('dep')];
+      const first = await strategy({ deploymentName: deployments[0] });
+      const second = await strategy({ deploymentName: deployments[2] });
+      const knex = service.orm.em.getConnection().getKnex();
+      const reads: string[] = [];
+      const count = (query: { sql: string }) => {
+        if (/from\s+["`]?strategies["`]?/i.test(query.sql)) reads.push(query.sql);
+      };
+      knex.on('query', count);
+      try {
+        const { _entities } = await data(
+          service.url,
+          `query($r: [_Any!]!) { _entities(representations: $r) { ... on Deployment { name strategies { name } } } }`,
+          { r: deployments.map((name) => ({ __typename: 'Deployment', name })) },
+        );
+        expect(_entities).toEqual([
+          { name: deployments[0], strategies: [{ name: first.name }] },
+          { name: deployments[1], strategies: [] },
+          { name: deployments[2], strategies: [{ name: second.name }] },
+        ]);
+      } finally {
+        knex.off('query', count);
+      }
+      expect(reads).toHaveLength(1);
+    });
   });
 });

@@ -1,5 +1,4 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import { strategiesOfDeployment } from '../store/strategies';
 import type { BusinessMetricsContext } from './context';
 import { toStrategyNode } from './mappers';
 import { Deployment, TradingStrategy } from './types';
@@ -12,8 +11,8 @@ export class DeploymentStrategiesResolver {
   })
   async strategies(
     @Root() deployment: Deployment,
-    @Ctx() { db }: BusinessMetricsContext,
+    @Ctx() { loaders }: BusinessMetricsContext,
   ): Promise<TradingStrategy[]> {
-    return (await strategiesOfDeployment(db.knex, deployment.name)).map(toStrategyNode);
+    return (await loaders.deploymentStrategies.load(deployment.name)).map(toStrategyNode);
   }
 }

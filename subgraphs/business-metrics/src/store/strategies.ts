@@ -75,12 +75,25 @@ export async function deleteStrategy(db: Database, name: string): Promise<Strate
   return strategy;
 }
 
-/** Strategies trading a deployment's predictions, by name. */
-export async function strategiesOfDeployment(knex: Knex, deploymentName: string): Promise<StrategyRecord[]> {
-  const rows: Record<string, unknown>[] = await knex('strategies')
-    .where({ deployment_name: deploymentName })
-    .orderBy('name');
-  return rows.map(toStrategyRecord);
+/** The strategies trading each deployment's predictions, by name, in one read for every deployment. */
+export async function strategiesOfDeployments(
+  knex: Knex,
+  deploymentNames: readonly string[],
+): Promise<Map<string, StrategyRecord[]>> {
+  const found = new Map<string, StrategyRecord[]>();
+  for (let i = 0; i < deploymentNames.length; i += 500) {
+    const rows: Record<string, unknown>[] = await knex('strategies')
+      .whereIn('deployment_name', deploymentNames.slice(i, i + 500))
+      .orderBy('name');
+    for (const row of rows) {
+      const strategy = toStrategyRecord(row);
+      const key = strategy.deploymentName as string;
+      const list = found.get(key);
+      if (list) list.push(strategy);
+      else found.set(key, [strategy]);
+    }
+  }
+  return found;
 }
 
 export interface StrategyPage {
