@@ -28,16 +28,7 @@ import type { GatewayProcess, PrivateRedis } from './support/processes';
 import { serviceAvailable } from './support/services';
 import { writeSupergraphFile } from './support/supergraph-file';
 import type { SupergraphFile } from './support/supergraph-file';
-
-const MODEL_PATH = path.resolve(
-  __dirname,
-  '..',
-  'inference-sidecar',
-  'models',
-  'stock-predictor',
-  '1',
-  'model.onnx',
-);
+import { SHIPPED_MODEL_PATH } from './support/artifacts';
 
 // One event, with fields from four subgraphs: alerts → deployments → models → experiments.
 const EVENTS = `subscription($after: ID) {
@@ -211,7 +202,7 @@ if (missing) {
     const upload = await fetch(new URL('/artifacts', models.url), {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: await readFile(MODEL_PATH),
+      body: await readFile(SHIPPED_MODEL_PATH),
     });
     const { sha256 } = (await upload.json()) as { sha256: string };
     await data(`mutation { createRegisteredModel(input: { name: "stock-predictor" }) { name } }`);

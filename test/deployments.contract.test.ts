@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { backends } from './support/databases';
 import { startDeploymentsStack } from './support/deployments-stack';
@@ -8,16 +7,8 @@ import { errorCodes } from './support/experiments-stack';
 import type { GraphQLHttpResponse } from './support/graphql-http';
 import { postGraphQL } from './support/graphql-http';
 import { bearerHeaders } from './support/jwt';
+import { SHIPPED_MODEL_PATH } from './support/artifacts';
 
-const MODEL_PATH = path.resolve(
-  __dirname,
-  '..',
-  'inference-sidecar',
-  'models',
-  'stock-predictor',
-  '1',
-  'model.onnx',
-);
 const MODEL = 'stock-predictor';
 
 const REVISION = `number kind strategy status statusMessage models { modelName version weight } createdAt activatedAt supersededAt`;
@@ -81,7 +72,7 @@ describe.each(backends())('deployments through the gateway on %s', (kind) => {
     const upload = await fetch(new URL('/artifacts', stack.modelsUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: await readFile(MODEL_PATH),
+      body: await readFile(SHIPPED_MODEL_PATH),
     });
     const { sha256 } = (await upload.json()) as { sha256: string };
     const register = (modelName: string, artifactSha256: string) =>

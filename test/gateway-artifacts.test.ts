@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,22 +15,13 @@ import type { TestDatabase } from './support/databases';
 import { silentLogger } from './support/federation-subgraph';
 import { TEST_IDENTITY_KEYS } from './support/identity';
 import { TEST_JWT_SECRET, bearerHeaders } from './support/jwt';
+import { SHIPPED_MODEL_PATH, sha256 } from './support/artifacts';
 
 // Model files through the gateway, as a client that reaches only the gateway uploads and downloads
 // them: the gateway verifies the token and signs the identity; the models subgraph decides.
 
 const MiB = 1024 * 1024;
 const MAX_ARTIFACT_BYTES = 16 * MiB;
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const MODEL_FILE = path.join(
-  __dirname,
-  '..',
-  'inference-sidecar',
-  'models',
-  'stock-predictor',
-  '1',
-  'model.onnx',
-);
 
 const engineer = () => bearerHeaders(['ml-engineer']);
 const viewer = () => bearerHeaders(['viewer']);
@@ -133,7 +124,7 @@ describe('artifacts through the gateway', () => {
     });
 
     it('should pass the query on: ?validate=onnx answers the model’s signature, or 422 for a file that is not one', async () => {
-      const model = await readFile(MODEL_FILE);
+      const model = await readFile(SHIPPED_MODEL_PATH);
       const valid = await upload(model, engineer(), '?validate=onnx');
       expect(valid.status).toBeLessThan(300);
       const body = (await valid.json()) as { sha256: string; signature: { inputs: unknown[] } };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -12,9 +12,9 @@ import type { Identity } from '@mlops/schema';
 import { backends, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { FORGED_IDENTITY_KEYS, TEST_IDENTITY_KEYS } from './support/identity';
+import { sha256 } from './support/artifacts';
 
 const MiB = 1024 * 1024;
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function caller(extra: Partial<Identity>): Identity {
   return {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,12 +10,12 @@ import type { Identity, Role } from '@mlops/schema';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { TEST_IDENTITY_KEYS } from './support/identity';
+import { sha256 } from './support/artifacts';
 
 // Who may upload a model file to the registry once the subgraph verifies identities
 // (INTERNAL_IDENTITY_KEYS): the roles that may register versions made of it.
 
 const MiB = 1024 * 1024;
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const caller = (roles: Role[], scopes: string[] = []): Identity => ({
   subject: `user-${roles.join('-') || 'none'}`,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -12,6 +12,7 @@ import { backends, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { postGraphQL } from './support/graphql-http';
 import { serviceAvailable } from './support/services';
+import { sha256 } from './support/artifacts';
 
 // The database artifact store (MODEL_ARTIFACT_STORE=database) keeps artifacts as rows, so that every
 // models replica on one database sees the same ones. The store under test is the one a models
@@ -21,7 +22,6 @@ const MiB = 1024 * 1024;
 /** The store's chunk size: an artifact of n bytes has ceil(n / MiB) chunk rows. */
 const CHUNK_BYTES = MiB;
 const HOUR = 60 * 60 * 1000;
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const quiet = () => createLogger({ service: 'models', level: 'silent' });
 
 /** `bytes` in pieces of `piece` bytes, as an upload body or a file stream arrives. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,23 +9,11 @@ import { bearerHeaders } from './support/jwt';
 import type { GraphQLHttpResponse } from './support/graphql-http';
 import { startModelsStack } from './support/models-stack';
 import type { ModelsStack } from './support/models-stack';
-
-/** The model the inference sidecar ships: a real ONNX file, read as bytes (no sidecar code is imported). */
-const MODEL_PATH = path.resolve(
-  __dirname,
-  '..',
-  'inference-sidecar',
-  'models',
-  'stock-predictor',
-  '1',
-  'model.onnx',
-);
+import { SHIPPED_MODEL_PATH, sha256 } from './support/artifacts';
 
 const VERSION_FIELDS = `id modelName version status statusMessage description runId
   source { sha256 size uri } signature { inputs { name elementType shape } outputs { name elementType shape } }
   tags { key value } aliases`;
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Every stored artifact file (not the temporary directory). */
 async function storedFiles(dir: string): Promise<string[]> {
@@ -45,7 +32,7 @@ describe.each(backends())('models through the gateway on %s', (kind) => {
   const unique = (prefix: string) => `${prefix}-${kind}-${++counter}`;
 
   beforeAll(async () => {
-    modelBytes = await readFile(MODEL_PATH);
+    modelBytes = await readFile(SHIPPED_MODEL_PATH);
     scratch = await mkdtemp(path.join(os.tmpdir(), 'mlops-models-test-'));
     stack = await startModelsStack(kind);
   });
@@ -368,11 +355,14 @@ describe.each(backends())('models through the gateway on %s', (kind) => {
         const response = await register({ modelName: name, source });
         expect([errorCodes(response), field(response)]).toEqual([[code], fieldName]);
       }
-      const unknownModel = await register({ modelName: 'no-such-model', source: { path: MODEL_PATH } });
+      const unknownModel = await register({
+        modelName: 'no-such-model',
+        source: { path: SHIPPED_MODEL_PATH },
+      });
       expect([errorCodes(unknownModel), field(unknownModel)]).toEqual([['NOT_FOUND'], 'modelName']);
       const badTags = await register({
         modelName: name,
-        source: { path: MODEL_PATH },
+        source: { path: SHIPPED_MODEL_PATH },
         tags: [{ key: 'bad\u0001key', value: 'x' }],
       });
       expect([errorCodes(badTags), field(badTags)]).toEqual([['BAD_USER_INPUT'], 'tags.key']);
