@@ -153,12 +153,24 @@ function createRedisPubSub(url: string, logger: Logger, clientName: string): Pub
     // Lazy: the first command of a never-connected client connects it; `connect()` twice throws.
     if (client.status === 'wait') await client.connect().catch(() => undefined);
   };
+  // A command waiting on a Redis that does not answer is not settled by ioredis when the client is
+  // disconnected: `close()` rejects every such wait, so no caller hangs on a closed PubSub.
+  const waiting = new Set<(error: Error) => void>();
+  const untilClosed = <T>(operation: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      waiting.add(reject);
+      operation.then(resolve, reject).finally(() => waiting.delete(reject));
+    });
 
   return {
     async publish(channel, message) {
       if (state.phase === 'closed') throw new Error('PubSub is closed');
-      await ensureConnected(publisher);
-      await publisher.publish(channel, message);
+      await untilClosed(
+        (async () => {
+          await ensureConnected(publisher);
+          await publisher.publish(channel, message);
+        })(),
+      );
     },
     async subscribe(channel, listener) {
       if (state.phase === 'closed') throw new Error('PubSub is closed');
@@ -167,10 +179,12 @@ function createRedisPubSub(url: string, logger: Logger, clientName: string): Pub
       if (!entry) {
         const created: ChannelEntry = {
           listeners: new Set(),
-          active: (async () => {
-            await ensureConnected(subscriber);
-            await subscriber.subscribe(channel);
-          })(),
+          active: untilClosed(
+            (async () => {
+              await ensureConnected(subscriber);
+              await subscriber.subscribe(channel);
+            })(),
+          ),
         };
         entry = created;
         channels.set(channel, created);
@@ -206,6 +220,7 @@ function createRedisPubSub(url: string, logger: Logger, clientName: string): Pub
       state = { phase: 'closed' };
       channels.clear();
       reconnectListeners.clear();
+      for (const reject of [...waiting]) reject(new Error('PubSub is closed'));
       publisher.disconnect();
       subscriber.disconnect();
     },

@@ -160,6 +160,17 @@ describe('createPubSub without Redis (in-process)', () => {
     expect(await received.waitFor(1)).toEqual(['after']);
   });
 
+  it('should settle publish and subscribe still waiting on an unreachable Redis when closed', async () => {
+    const pubsub = createPubSub({ redisUrl: 'redis://127.0.0.1:1', logger });
+    opened.push(pubsub);
+    const publishing = pubsub.publish('a', 'x');
+    const subscribing = pubsub.subscribe('a', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pubsub.close();
+    await expect(publishing).rejects.toThrow('PubSub is closed');
+    await expect(subscribing).rejects.toThrow('PubSub is closed');
+  });
+
   it('should reject publish and subscribe when Redis cannot be reached, without crashing', async () => {
     const pubsub = createPubSub({ redisUrl: 'redis://127.0.0.1:1', logger });
     opened.push(pubsub);
