@@ -8,7 +8,6 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { readAlertsConfig } from '@mlops/alerts';
 import { readBusinessMetricsConfig } from '@mlops/business-metrics';
 import { readDeploymentsConfig } from '@mlops/deployments';
@@ -21,6 +20,22 @@ import { readModelsConfig } from '@mlops/models';
 import { readSubgraphMigrationConfig } from '@mlops/runtime/database';
 import type { SubgraphCommonConfig } from '@mlops/runtime/database';
 import { SUBGRAPHS } from '@mlops/schema';
+import {
+  copySources,
+  filesUnder,
+  imageEnv,
+  isDockerIgnored,
+  readDockerfile,
+  readDockerignore,
+} from './support/dockerfile';
+import {
+  buildKustomization,
+  isObject,
+  readKustomization,
+  readYaml,
+  workloads,
+} from './support/kubernetes-manifests';
+import type { Container, KeyRef, Manifest, Probe } from './support/kubernetes-manifests';
 
 const ROOT = path.resolve(__dirname, '..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -29,268 +44,6 @@ const LAPTOP = path.join(DEPLOY, 'kubernetes', 'overlays', 'laptop');
 /** The image every platform workload runs (`deploy/Dockerfile`); other images (PostgreSQL, Redis) are not ours. */
 const PLATFORM_IMAGE = 'mlops-platform';
 const SECRET_EXAMPLE = path.join(BASE, 'secret.example.yaml');
-
-// ---- Kubernetes objects, as far as these checks read them ------------------------------------------
-
-interface KeyRef {
-  readonly name: string;
-  readonly key: string;
-  readonly optional?: boolean;
-}
-interface EnvVar {
-  readonly name: string;
-  readonly value?: string;
-  readonly valueFrom?: {
-    readonly configMapKeyRef?: KeyRef;
-    readonly secretKeyRef?: KeyRef;
-    readonly fieldRef?: { readonly fieldPath: string };
-  };
-}
-interface Probe {
-  readonly httpGet?: { readonly path: string; readonly port: number | string };
-  readonly grpc?: { readonly port: number; readonly service?: string };
-  readonly exec?: { readonly command: readonly string[] };
-}
-interface Container {
-  readonly name: string;
-  readonly image: string;
-  readonly command?: readonly string[];
-  readonly args?: readonly string[];
-  readonly env?: readonly EnvVar[];
-  readonly ports?: readonly { readonly name?: string; readonly containerPort: number }[];
-  readonly livenessProbe?: Probe;
-  readonly readinessProbe?: Probe;
-  readonly startupProbe?: Probe;
-  readonly resources?: {
-    readonly requests?: Readonly<Record<string, string>>;
-    readonly limits?: Readonly<Record<string, string>>;
-  };
-  readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string }[];
-}
-interface PodTemplate {
-  readonly metadata: {
-    readonly labels?: Readonly<Record<string, string>>;
-    readonly annotations?: Readonly<Record<string, string>>;
-  };
-  readonly spec: {
-    readonly containers: readonly Container[];
-    readonly initContainers?: readonly Container[];
-    readonly volumes?: readonly {
-      readonly name: string;
-      readonly persistentVolumeClaim?: { readonly claimName: string };
-    }[];
-  };
-}
-interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly labels?: Readonly<Record<string, string>> };
-  readonly spec?: {
-    readonly replicas?: number;
-    readonly selector?: Readonly<Record<string, unknown>>;
-    readonly template?: PodTemplate;
-    readonly ports?: readonly { readonly port: number; readonly targetPort?: number | string }[];
-    readonly scaleTargetRef?: { readonly kind: string; readonly name: string };
-    readonly minReplicas?: number;
-    readonly minAvailable?: number;
-    readonly accessModes?: readonly string[];
-  };
-  readonly data?: Readonly<Record<string, string>>;
-  readonly stringData?: Readonly<Record<string, string>>;
-}
-interface Kustomization {
-  readonly resources?: readonly string[];
-  readonly patches?: readonly { readonly path: string }[];
-  readonly replicas?: readonly { readonly name: string; readonly count: number }[];
-}
-
-// ---- loading ----------------------------------------------------------------------------------------
-
-/** Every document of a YAML file; a syntax error fails the caller's test with the file named. */
-function readYaml(file: string): unknown[] {
-  const documents = parseAllDocuments(readFileSync(file, 'utf8'));
-  if (!Array.isArray(documents)) return [];
-  const errors = documents.flatMap((d) => d.errors.map((e) => `${path.relative(ROOT, file)}: ${e.message}`));
-  if (errors.length > 0) throw new Error(errors.join('\n'));
-  return documents.map((d) => d.toJS() as unknown).filter((d) => d !== null);
-}
-
-function readKustomization(dir: string): Kustomization {
-  return readYaml(path.join(dir, 'kustomization.yaml'))[0] as Kustomization;
-}
-
-/**
- * The resources a kustomization builds, with its patches applied (a small strategic merge: objects
- * merge, lists of named items merge by name, `null` removes, `$patch: delete` removes the object) and
- * its `replicas` set. Images are left alone: checks match `PLATFORM_IMAGE` by name.
- */
-function buildKustomization(dir: string): Manifest[] {
-  const kustomization = readKustomization(dir);
-  let manifests: Manifest[] = [];
-  for (const resource of kustomization.resources ?? []) {
-    const target = path.join(dir, resource);
-    manifests.push(
-      ...(statSync(target).isDirectory() ? buildKustomization(target) : (readYaml(target) as Manifest[])),
-    );
-  }
-  for (const { path: patchFile } of kustomization.patches ?? []) {
-    for (const patch of readYaml(path.join(dir, patchFile)) as (Manifest & { $patch?: string })[]) {
-      const index = manifests.findIndex(
-        (m) => m.kind === patch.kind && m.metadata.name === patch.metadata.name,
-      );
-      if (index < 0) throw new Error(`${patchFile} patches ${patch.kind}/${patch.metadata.name}, not built`);
-      if (patch.$patch === 'delete') manifests = manifests.filter((_, i) => i !== index);
-      else manifests[index] = mergePatch(manifests[index], patch) as Manifest;
-    }
-  }
-  for (const { name, count } of kustomization.replicas ?? []) {
-    const index = manifests.findIndex((m) => m.kind === 'Deployment' && m.metadata.name === name);
-    if (index < 0) throw new Error(`replicas names Deployment ${name}, not built`);
-    manifests[index] = mergePatch(manifests[index], { spec: { replicas: count } }) as Manifest;
-  }
-  return manifests;
-}
-
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null) return undefined;
-  if (Array.isArray(patch) && Array.isArray(target) && patch.every(isNamed) && target.every(isNamed)) {
-    const merged = [...target];
-    for (const item of patch) {
-      const at = merged.findIndex((t) => t.name === item.name);
-      if (at < 0) merged.push(item);
-      else merged[at] = mergePatch(merged[at], item) as { name: string };
-    }
-    return merged;
-  }
-  if (!isObject(patch) || !isObject(target) || Array.isArray(patch)) return patch;
-  const merged: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    const next = mergePatch(merged[key], value);
-    if (next === undefined) delete merged[key];
-    else merged[key] = next;
-  }
-  return merged;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-function isNamed(value: unknown): value is { name: string } {
-  return isObject(value) && typeof value.name === 'string';
-}
-
-// ---- the image -------------------------------------------------------------------------------------
-
-interface Instruction {
-  readonly keyword: string;
-  readonly args: string;
-  readonly stage: number;
-}
-
-/** Dockerfile instructions with continuation lines joined and comments dropped; `stage` counts FROMs. */
-function readDockerfile(text: string): Instruction[] {
-  const logical: string[] = [];
-  let current = '';
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue;
-    current += line.replace(/\\\s*$/, ' ');
-    if (/\\\s*$/.test(line)) continue;
-    if (current.trim() !== '') logical.push(current.trim());
-    current = '';
-  }
-  let stage = -1;
-  return logical.map((l) => {
-    const [, keyword = '', args = ''] = /^(\S+)\s+(.*)$/.exec(l) ?? [];
-    if (keyword.toUpperCase() === 'FROM') stage += 1;
-    return { keyword: keyword.toUpperCase(), args, stage };
-  });
-}
-
-/** `COPY` sources (not `--from` another stage), relative to the build context. */
-function copySources(instructions: readonly Instruction[]): string[] {
-  return instructions
-    .filter((i) => i.keyword === 'COPY' && !/--from=/.test(i.args))
-    .flatMap((i) => {
-      const words = i.args.split(/\s+/).filter((w) => !w.startsWith('--'));
-      return words.slice(0, -1);
-    });
-}
-
-/** `ENV` of the final stage: the environment every container starts from. */
-function imageEnv(instructions: readonly Instruction[]): Record<string, string> {
-  const last = Math.max(...instructions.map((i) => i.stage));
-  const env: Record<string, string> = {};
-  for (const i of instructions.filter((x) => x.keyword === 'ENV' && x.stage === last)) {
-    for (const pair of i.args.split(/\s+/)) {
-      const [name = '', ...value] = pair.split('=');
-      env[name] = value.join('=');
-    }
-  }
-  return env;
-}
-
-/**
- * Whether `.dockerignore` keeps `file` out of the build context: `*` within one path segment, `**`
- * across any, a pattern also excluding everything under a directory it matches, `!` re-including.
- */
-function isDockerIgnored(file: string, patterns: readonly string[]): boolean {
-  let ignored = false;
-  for (const raw of patterns) {
-    const negated = raw.startsWith('!');
-    const pattern = (negated ? raw.slice(1) : raw).replace(/^\/|\/$/g, '');
-    const source = pattern
-      .split('/')
-      .map((part) =>
-        part === '**' ? '.*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'),
-      )
-      .join('/')
-      .replace(/\.\*\//g, '(?:.*/)?');
-    if (new RegExp(`^${source}(?:/.*)?$`).test(file)) ignored = !negated;
-  }
-  return ignored;
-}
-
-/** Files under a repository directory, as repository paths; installed and built output left out. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
-    const file = `${dir}/${entry.name}`;
-    if (!entry.isDirectory()) return [file];
-    return entry.name === 'node_modules' || entry.name === 'dist' ? [] : filesUnder(file);
-  });
-}
-
-function readDockerignore(): string[] {
-  return readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-}
-
-// ---- workloads ---------------------------------------------------------------------------------------
-
-interface Workload {
-  readonly manifest: Manifest;
-  readonly template: PodTemplate;
-  readonly container: Container;
-  readonly init: boolean;
-}
-
-function workloads(manifests: readonly Manifest[]): Workload[] {
-  return manifests.flatMap((manifest) => {
-    const template = manifest.spec?.template;
-    if (!template) return [];
-    return [
-      ...(template.spec.initContainers ?? []).map((container) => ({
-        manifest,
-        template,
-        container,
-        init: true,
-      })),
-      ...template.spec.containers.map((container) => ({ manifest, template, container, init: false })),
-    ];
-  });
-}
 
 const isPlatform = (c: Container): boolean => c.image.split(':')[0] === PLATFORM_IMAGE;
 
