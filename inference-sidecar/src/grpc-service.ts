@@ -73,10 +73,16 @@ async function infer(
       ...encodeInferOutputs(wanted, decoded.encoding),
     };
     metrics.requestSucceeded(name, version, (performance.now() - started) * 1000);
-    const shadow = request.model_version ? null : repository.shadowOf(name);
-    // setImmediate: the caller's answer is written (in this promise's continuation) before the copy.
-    if (shadow && shadow.version !== model.version)
-      setImmediate(() => shadows.mirror(shadow, decoded.inputs, outputs));
+    const found = request.model_version ? null : repository.shadowOf(name);
+    const shadow = found && found.version !== model.version ? found : null;
+    const { drift } = model;
+    // setImmediate: the caller's answer is written (in this promise's continuation) before the
+    // rows are counted for drift and copied to the shadow.
+    if (drift || shadow)
+      setImmediate(() => {
+        drift?.observe(decoded.inputs, outputs);
+        if (shadow) shadows.mirror(shadow, decoded.inputs, outputs);
+      });
     return response;
   } catch (error) {
     metrics.requestFailed(

@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatchInfo } from './batcher';
+import type { DriftMonitor } from './drift-monitor';
+
+/** A serving version whose drift the metrics report. */
+export interface DriftSource {
+  readonly name: string;
+  readonly version: string;
+  readonly drift: DriftMonitor | null;
+}
 
 /** Prometheus metrics with Triton's names, so existing Triton dashboards read the sidecar. */
 export interface SidecarMetrics {
@@ -12,6 +20,12 @@ export interface SidecarMetrics {
   shadowRequest(model: string, version: string, outcome: 'ok' | 'failed' | 'dropped'): void;
   /** Mean absolute difference between the primary's and the shadow `version`'s first output. */
   shadowAbsDiff(model: string, version: string, meanAbsDiff: number): void;
+  /**
+   * Reports the drift of every version `serving()` answers at each scrape: the population stability
+   * index of each watched column over its window, and the rows in the window. Versions no longer
+   * serving disappear from the next scrape.
+   */
+  watchDrift(serving: () => readonly DriftSource[]): void;
 }
 
 /** Interval of the event-loop delay monitor behind `nodejs_eventloop_lag_*`, in ms. */
@@ -121,6 +135,36 @@ export function createSidecarMetrics(): SidecarMetrics {
     },
     shadowAbsDiff(model, version, meanAbsDiff) {
       shadowDiff.observe({ model, version }, meanAbsDiff);
+    },
+    watchDrift(serving) {
+      new Gauge({
+        name: 'mlops_model_drift_psi',
+        help:
+          'Population stability index of the rows a version answered (its last 5,000 to 10,000) against ' +
+          'its training distribution, per input feature and output column: < 0.1 no shift, 0.1-0.25 ' +
+          'moderate, > 0.25 significant',
+        labelNames: [...labelNames, 'kind', 'column'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const { name: model, version, drift } of serving()) {
+            for (const { kind, column, psi } of drift?.scores() ?? [])
+              this.set({ model, version, kind, column }, psi);
+          }
+        },
+      });
+      new Gauge({
+        name: 'mlops_model_drift_window_rows',
+        help: 'Rows the drift scores of a version are computed over now',
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const { name: model, version, drift } of serving()) {
+            if (drift) this.set({ model, version }, drift.windowRows());
+          }
+        },
+      });
     },
   };
 }

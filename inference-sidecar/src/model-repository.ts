@@ -3,6 +3,8 @@ import path from 'node:path';
 import { ErrorCode } from '@mlops/schema';
 import { DomainError } from '@mlops/runtime';
 import { createDynamicBatcher } from './batcher';
+import { createDriftMonitor, readDriftReference } from './drift-monitor';
+import type { DriftMonitor } from './drift-monitor';
 import type { BatchInfo, BatchRequest, DynamicBatcher } from './batcher';
 import { readModelConfig, readSignature } from './model-config';
 import type { ModelConfig } from './model-config';
@@ -19,6 +21,11 @@ export interface LoadedModel {
   readonly version: string;
   readonly signature: ModelSignature;
   readonly config: ModelConfig;
+  /**
+   * How far the rows this version answers drift from its training distribution (`reference.json`
+   * beside the model); null when the version ships none.
+   */
+  readonly drift: DriftMonitor | null;
   /** Queues one request's inputs for a batch; resolves with that request's outputs. */
   infer(inputs: readonly HostTensor[], deadline: number | null): Promise<HostTensor[]>;
 }
@@ -85,6 +92,8 @@ export interface ModelRepository {
   resolve(name: string, version?: string, stickyKey?: string): LoadedModel;
   /** Every serving version of a model, newest first. */
   versions(name: string): LoadedModel[];
+  /** Every serving version of every model. */
+  serving(): LoadedModel[];
   close(): Promise<void>;
 }
 
@@ -328,6 +337,10 @@ export function createModelRepository(root: string, options: ModelRepositoryOpti
       return slot ? [...slot.serving.keys()].sort(byNewest).map((v) => slot.serving.get(v)!) : [];
     },
 
+    serving() {
+      return [...slots.values()].flatMap((slot) => [...slot.serving.values()]);
+    },
+
     async close() {
       const all = [...slots.values()].flatMap((s) => [...s.serving.values()]);
       slots.clear();
@@ -348,6 +361,9 @@ async function loadVersion(
     readModelConfig(path.join(root, name)),
     readSignature(versionDir),
   ]);
+  const reference = await readDriftReference(versionDir, signature).catch((error: unknown) => {
+    throw new DomainError(ErrorCode.UNAVAILABLE, (error as Error).message);
+  });
   const pool: OrtSessionPool = await createOrtSessionPool(path.join(versionDir, MODEL_FILE), config);
   const missing = signature.inputs.map((s) => s.name).filter((n) => !pool.inputNames.includes(n));
   if (missing.length > 0) {
@@ -380,6 +396,7 @@ async function loadVersion(
     version,
     signature,
     config,
+    drift: reference ? createDriftMonitor(reference) : null,
     infer(inputs, deadline) {
       const first = inputs[0];
       const rows = batching && first ? (first.shape[0] ?? 1) : 1;

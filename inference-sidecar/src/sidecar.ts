@@ -53,6 +53,7 @@ export async function startSidecar({
   const repository = createModelRepository(config.modelRepository, {
     onBatch: (model, version, info) => metrics.batchExecuted(model, version, info),
   });
+  metrics.watchDrift(() => repository.serving());
   const readiness = { ready: () => state.phase === 'serving' };
   const health = createHealthHandlers(readiness);
   // The transport takes the largest message any call may send; each call is held to its own limit.
