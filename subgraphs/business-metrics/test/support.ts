@@ -1,69 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
 import { createClient } from 'graphql-ws';
 import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger, createPubSub } from '@mlops/runtime';
 import type { Logger, PubSub } from '@mlops/runtime';
 import type { Clock, DatabaseConfig } from '@mlops/runtime/database';
+import { createTestDatabase as createSharedTestDatabase } from '../../../test/support/databases';
+import type { BackendKind, TestDatabase } from '../../../test/support/databases';
 import { readBusinessMetricsConfig, startBusinessMetricsService } from '../src';
 import type { BusinessMetricsConfig, BusinessMetricsService } from '../src';
 
 /**
- * Helpers of the business-metrics subgraph's own suites. They follow `test/support` (which
- * workspaces do not import): the jest global setup records whether PostgreSQL and Redis answer, a
+ * Helpers of the business-metrics subgraph's own suites. They follow `test/support`, whose database and
+ * service helpers they share: the jest global setup records whether PostgreSQL and Redis answer, a
  * suite that needs one skips without it unless CI=true (then the global setup has already failed
  * the run), and every database is a fresh one of its own.
  */
-export const TEST_POSTGRES_URL =
-  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_POSTGRES_URL, TEST_REDIS_URL } from '../../../test/support/services';
+export { serviceAvailable as available } from '../../../test/support/services';
+export { backends } from '../../../test/support/databases';
+export type { BackendKind, TestDatabase } from '../../../test/support/databases';
 
-export const available = (service: 'postgres' | 'redis') =>
-  process.env[`MLOPS_TEST_${service.toUpperCase()}`] === 'available';
-
-export type BackendKind = DatabaseConfig['kind'];
-
-export function backends(): BackendKind[] {
-  return available('postgres') ? ['sqlite', 'postgresql'] : ['sqlite'];
-}
-
-export interface TestDatabase {
-  readonly config: DatabaseConfig;
-  drop(): Promise<void>;
-}
-
-export async function createTestDatabase(kind: BackendKind): Promise<TestDatabase> {
-  if (kind === 'sqlite') {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlops-business-metrics-'));
-    return {
-      config: { kind: 'sqlite', file: path.join(dir, 'business-metrics.sqlite3') },
-      drop: () => rm(dir, { recursive: true, force: true }),
-    };
-  }
-  const name = `mlops_business_metrics_${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    config: { kind: 'postgresql', url: url.toString() },
-    drop: async () =>
-      void (await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
-  };
-}
-
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: TEST_POSTGRES_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+/** A fresh, empty database of its own for one suite (see test/support/databases). */
+export const createTestDatabase = (kind: BackendKind): Promise<TestDatabase> =>
+  createSharedTestDatabase(kind, 'business_metrics');
 
 /** A fixed wall clock (strategies' creation times), moved by hand. */
 export interface TestClock extends Clock {
