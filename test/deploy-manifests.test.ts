@@ -86,8 +86,10 @@ function readerFor(entry: string): ConfigReader | undefined {
 /** Whether a subgraph's `migrate.ts` reads its settings with the reader `readerFor` checks it against. */
 function migrationReadsItsDatabaseOnly(subgraph: string): boolean {
   const source = readFileSync(path.join(ROOT, 'subgraphs', subgraph, 'src', 'migrate.ts'), 'utf8');
-  return new RegExp(`readSubgraphMigrationConfig\\(process\\.env, \\{ name: '${subgraph}' \\}\\)`).test(
-    source,
+  // runMigrateCommand reads the settings with readSubgraphMigrationConfig (runtime/src/database).
+  return (
+    new RegExp(`readSubgraphMigrationConfig\\(process\\.env, \\{ name: '${subgraph}' \\}\\)`).test(source) ||
+    new RegExp(`runMigrateCommand\\('${subgraph}', `).test(source)
   );
 }
 

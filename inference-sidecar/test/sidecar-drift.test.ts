@@ -8,6 +8,7 @@ import { readSidecarConfig, startSidecar } from '../src';
 import type { SidecarHandle } from '../src';
 import { createDriftMonitor, driftColumns, populationStabilityIndex } from '../src/drift-monitor';
 import { createModelRepository } from '../src/model-repository';
+import { createMulberry32 } from '../src/model-builder/prng';
 import type { ReferenceDistribution } from '../src/model-builder/reference-distribution';
 import { createInferenceClient } from '../src/proto';
 import type { InferenceServiceClient } from '../src/proto';
@@ -24,21 +25,9 @@ const signature = JSON.parse(
 ) as ModelSignature;
 const FEATURES = reference.features.length;
 
-/** A small seeded generator (mulberry32), so the drawn rows are the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Rows drawn from the reference itself: a bucket by its frequency, then a value inside it; `shift` added. */
 function referenceRows(rows: number, seed: number, shift = 0): Float32Array {
-  const next = random(seed);
+  const next = createMulberry32(seed);
   const data = new Float32Array(rows * FEATURES);
   for (let row = 0; row < rows; row++) {
     reference.features.forEach((feature, column) => {

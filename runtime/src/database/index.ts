@@ -8,6 +8,7 @@ export { createDatabase, query, systemClock } from './database';
 export type { Clock, Database } from './database';
 export type { DatabaseConfig, SqlDialect, SqlFragment } from './sql';
 export { groupBy, toNumber } from './rows';
+export { runMigrateCommand } from './migrate-command';
 export {
   readSubgraphCommonConfig,
   readSubgraphDatabaseConfig,

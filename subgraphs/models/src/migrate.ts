@@ -1,25 +1,5 @@
-import { createLogger } from '@mlops/runtime';
-import { migrateToLatest, readSubgraphMigrationConfig } from '@mlops/runtime/database';
+import { runMigrateCommand } from '@mlops/runtime/database';
 import { createModelsOrm } from './store/orm';
 
-/**
- * `npm run migrate`: applies pending migrations and exits, for deployments with MIGRATE_ON_START=false.
- * Reads only the database settings and LOG_LEVEL, not the service's configuration: a migration Job
- * needs no INTERNAL_IDENTITY_KEYS, even under NODE_ENV=production.
- */
-async function main(): Promise<void> {
-  const config = readSubgraphMigrationConfig(process.env, { name: 'models' });
-  const logger = createLogger({ service: 'models-migrate', level: config.logLevel });
-  const orm = await createModelsOrm(config.database, (message) => logger.debug(message));
-  try {
-    const applied = await migrateToLatest(orm);
-    logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema is up to date');
-  } finally {
-    await orm.close();
-  }
-}
-
-main().catch((error: unknown) => {
-  createLogger({ service: 'models-migrate' }).fatal({ err: error }, 'migration failed');
-  process.exit(1);
-});
+/** `npm run migrate` and the migration Job: applies pending migrations and exits (see `runMigrateCommand`). */
+runMigrateCommand('models', createModelsOrm);
