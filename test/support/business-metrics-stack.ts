@@ -11,8 +11,7 @@ import {
   startDeploymentsService,
 } from '@mlops/deployments';
 import { createGateway } from '@mlops/gateway';
-import { createLogger, createPubSub } from '@mlops/runtime';
-import type { PubSub } from '@mlops/runtime';
+import { createLogger } from '@mlops/runtime';
 import type { DatabaseConfig } from '@mlops/runtime/database';
 import type { BackendKind } from './databases';
 import { createTestDatabase } from './databases';
@@ -21,6 +20,7 @@ import type { GraphQLHttpResponse } from './graphql-http';
 import { TEST_IDENTITY_KEYS } from './identity';
 import { TEST_JWT_SECRET, operatorHeaders } from './jwt';
 import { writeSupergraphFile } from './supergraph-file';
+import { createCountingPubSub } from './counting-pubsub';
 
 export interface BusinessMetricsStack {
   readonly gatewayUrl: string;
@@ -31,31 +31,6 @@ export interface BusinessMetricsStack {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary response shapes
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   close(): Promise<void>;
-}
-
-/** The in-process pub/sub, counting subscriptions so that a test knows when a subscriber is live. */
-function countingPubSub(): PubSub & { subscriptions(): number } {
-  const inner = createPubSub({
-    redisUrl: undefined,
-    logger: createLogger({ service: 'test', level: 'silent' }),
-  });
-  let active = 0;
-  return {
-    publish: (channel, message) => inner.publish(channel, message),
-    async subscribe(channel, listener) {
-      const unsubscribe = await inner.subscribe(channel, listener);
-      active += 1;
-      let done = false;
-      return async () => {
-        if (!done) active -= 1;
-        done = true;
-        await unsubscribe();
-      };
-    },
-    onReconnect: (listener) => inner.onReconnect(listener),
-    close: () => inner.close(),
-    subscriptions: () => active,
-  };
 }
 
 /**
@@ -86,7 +61,7 @@ export async function startBusinessMetricsStack(kind: BackendKind): Promise<Busi
       logger: createLogger({ service: 'deployments', level: 'silent' }),
     });
     closers.push(() => deployments.close());
-    const pubsub = countingPubSub();
+    const pubsub = createCountingPubSub();
     closers.push(() => pubsub.close());
     const businessMetrics = await startBusinessMetricsService({
       config: {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createLogger, createPubSub } from '@mlops/runtime';
+import { createLogger } from '@mlops/runtime';
 import type { Logger, PubSub } from '@mlops/runtime';
 import type { Clock, DatabaseConfig } from '@mlops/runtime/database';
 import { createTestDatabase as createSharedTestDatabase } from '../../../test/support/databases';
@@ -169,32 +169,8 @@ export function record(client: WsClient, query: string, variables: Record<string
   };
 }
 
-/** An in-process pub/sub that counts active subscriptions: tests wait until a subscriber is live. */
-export interface CountingPubSub extends PubSub {
-  subscriptions(): number;
-}
-
-export function createCountingPubSub(
-  inner: PubSub = createPubSub({ redisUrl: undefined, logger: silentLogger() }),
-): CountingPubSub {
-  let active = 0;
-  return {
-    publish: (channel, message) => inner.publish(channel, message),
-    async subscribe(channel, listener) {
-      const unsubscribe = await inner.subscribe(channel, listener);
-      active += 1;
-      let done = false;
-      return async () => {
-        if (!done) active -= 1;
-        done = true;
-        await unsubscribe();
-      };
-    },
-    onReconnect: (listener) => inner.onReconnect(listener),
-    close: () => inner.close(),
-    subscriptions: () => active,
-  };
-}
+export { createCountingPubSub } from '../../../test/support/counting-pubsub';
+export type { CountingPubSub } from '../../../test/support/counting-pubsub';
 
 /** Polls `check` until it holds (for server-side effects with no event to wait on). */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
